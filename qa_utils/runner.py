@@ -1,0 +1,143 @@
+"""Run the chapter's notebooks in order with papermill: `python -m qa_utils.runner --profile quick`.
+
+Each run gets its own folder `runs/<profile>-<timestamp>/` holding the executed notebooks,
+an HTML export of each, the figures, the model and evaluation files the notebooks write,
+and `summary.json` / `summary.md` with each notebook's key numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from qa_utils.config import PROFILE_NAMES, resolve_profile_name
+from qa_utils.io import atomic_write_json, atomic_write_text
+from qa_utils.runs import project_root
+
+SUMMARIES = "summaries"
+
+
+def notebooks(folder: Path | None = None) -> list[Path]:
+    """The chapter's notebooks, in reading order (NN_name.ipynb)."""
+    folder = folder or project_root() / "notebooks"
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def record_summary(run_dir: str | Path, notebook: str, values: dict[str, Any]) -> Path:
+    """Called by a notebook to leave its key numbers for the run's summary."""
+    return atomic_write_json(Path(run_dir) / SUMMARIES / f"{notebook}.json", values)
+
+
+def collect_summary(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """All notebooks' recorded numbers, by notebook name."""
+    files = sorted((run_dir / SUMMARIES).glob("*.json"))
+    return {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in files}
+
+
+def summary_markdown(summary: dict[str, dict[str, Any]], header: dict[str, Any]) -> str:
+    """The summary as a readable Markdown page."""
+    lines = ["# Run summary", ""] + [f"- **{k}**: {v}" for k, v in header.items()] + [""]
+    for notebook, values in summary.items():
+        lines += [f"## {notebook}", "", "| key | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in values.items()] + [""]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def export_html(notebook: Path) -> Path:
+    """Write an HTML copy of an executed notebook beside it."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    return atomic_write_text(notebook.with_suffix(".html"), body)
+
+
+def run_notebook(source: Path, run_dir: Path, parameters: dict[str, Any]) -> float:
+    """Execute one notebook into the run folder; return its wall time in seconds."""
+    import papermill
+
+    target = run_dir / "notebooks" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    papermill.execute_notebook(str(source), str(target), parameters=parameters,
+                               cwd=str(source.parent), progress_bar=False, kernel_name="python3")
+    seconds = time.perf_counter() - started
+    export_html(target)
+    return seconds
+
+
+def failure_message(source: Path, err: Exception) -> str:
+    """Name the notebook and the cell that failed, in one line."""
+    cell = getattr(err, "exec_count", None)
+    kind = getattr(err, "ename", type(err).__name__)
+    detail = getattr(err, "evalue", str(err))
+    where = f"cell [{cell}]" if cell is not None else "start-up"
+    return f"{source.name} failed at {where}: {kind}: {detail}"
+
+
+def run_all(profile: str, run_dir: Path, only: list[str], extra: dict[str, Any]) -> int:
+    """Run the notebooks in order; stop at the first failure. Returns a process exit code."""
+    timings: dict[str, float] = {}
+    header = {"profile": profile, "run_dir": run_dir.name, "started": datetime.now().isoformat()}
+    for source in notebooks():
+        if only and not any(source.name.startswith(o) for o in only):
+            continue
+        print(f"running {source.name} ...", flush=True)
+        try:
+            timings[source.stem] = run_notebook(
+                source, run_dir, {"PROFILE": profile, "RUN_DIR": str(run_dir.resolve()), **extra})
+        except Exception as err:  # papermill raises its own error type with the failing cell
+            print(failure_message(source, err), file=sys.stderr)
+            return 1
+        print(f"  done in {timings[source.stem]:.0f} s", flush=True)
+    header["notebook_seconds"] = {k: round(v, 1) for k, v in timings.items()}
+    header["total_seconds"] = round(sum(timings.values()), 1)
+    summary = collect_summary(run_dir)
+    atomic_write_json(run_dir / "summary.json", {"run": header, "notebooks": summary})
+    atomic_write_text(run_dir / "summary.md", summary_markdown(summary, header))
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    if not key or not _:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m qa_utils.runner", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="", choices=("", *PROFILE_NAMES),
+                        help="smoke, quick, full or auto (default: $QA_PROFILE, else auto)")
+    parser.add_argument("--run-dir", default="", help="reuse or name the run folder")
+    parser.add_argument("--only", nargs="*", default=[], help="notebook prefixes, e.g. 01 03")
+    parser.add_argument("-p", "--parameter", action="append", type=_parameter, default=[],
+                        help="extra notebook parameter KEY=VALUE (JSON values), repeatable")
+    args = parser.parse_args(argv)
+    try:
+        profile = resolve_profile_name(args.profile)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.run_dir) if args.run_dir else project_root() / "runs" / f"{profile}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_all(profile, run_dir, args.only, dict(args.parameter))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

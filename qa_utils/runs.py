@@ -1,0 +1,73 @@
+"""One run's folder layout, shared by the notebooks, the runner and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_utils.config import Profile, get_profile
+from qa_utils.seed import set_seed
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The repository root (the folder holding pyproject.toml), else the current folder."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "qa_utils").is_dir():
+            return folder
+    return here
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder: what the notebooks of one profile write and read."""
+
+    profile: Profile
+    dir: Path
+
+    @property
+    def model_dir(self) -> Path:
+        """The fine-tuned model (written by notebook 02, read by the rest)."""
+        return self.dir / "model"
+
+    @property
+    def eval_dir(self) -> Path:
+        """predictions.json, nbest.json, metrics.json and records.parquet (notebook 03)."""
+        return self.dir / "eval"
+
+    @property
+    def figures_dir(self) -> Path:
+        """Every figure the notebooks save."""
+        path = self.dir / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def train_path(self) -> str:
+        """Where the training split is read from (a file path or a Hub id)."""
+        from qa_utils.data import resolve_squad_source
+
+        return str(resolve_squad_source("train"))
+
+    @property
+    def dev_path(self) -> str:
+        """Where the dev split is read from (a file path or a Hub id)."""
+        from qa_utils.data import resolve_squad_source
+
+        return str(resolve_squad_source("validation"))
+
+
+def setup_run(profile: str = "", run_dir: str = "", seed: int | None = None, **overrides) -> Run:
+    """Resolve the profile, create the run folder and seed everything.
+
+    Args:
+        profile: a profile name; '' means $QA_PROFILE, else 'auto'.
+        run_dir: the run folder; '' means `runs/<profile>` under the project root.
+        seed: overrides the profile's seed when given.
+        **overrides: other profile fields to override (None values are ignored).
+    """
+    resolved = get_profile(profile, seed=seed, **overrides)
+    folder = Path(run_dir) if run_dir else project_root() / "runs" / resolved.name
+    folder.mkdir(parents=True, exist_ok=True)
+    set_seed(resolved.seed)
+    return Run(resolved, folder)

@@ -1,0 +1,148 @@
+"""Fine-tune a span-prediction model with transformers' Trainer.
+
+The same entry point runs on one CPU, one GPU, or several processes under `torchrun` /
+`accelerate launch`: Trainer reads the distributed environment itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from datasets import Dataset
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from qa_utils.config import Profile, profile_dict
+from qa_utils.features import build_train_features
+from qa_utils.io import atomic_write_json, atomic_write_table
+from qa_utils.model import load_qa_model, load_tokenizer
+from qa_utils.seed import set_seed
+
+CHECKPOINTS = "checkpoints"
+HISTORY = "train_history.csv"
+RUN_CONFIG = "qa_run_config.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the model went and what training cost."""
+
+    model_dir: Path
+    train_seconds: float
+    train_questions: int
+    train_windows: int
+    final_loss: float
+
+
+def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
+    """Trainer settings from a profile: dynamic padding + length grouping, seeded, checkpointed."""
+    distributed_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(output_dir / CHECKPOINTS),
+        per_device_train_batch_size=profile.batch_size,
+        num_train_epochs=profile.epochs,
+        learning_rate=profile.learning_rate,
+        weight_decay=profile.weight_decay,
+        warmup_steps=profile.warmup_ratio,
+        lr_scheduler_type="linear",
+        bf16=profile.bf16 and torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length",
+        logging_steps=5,
+        save_strategy="steps",
+        save_steps=profile.save_steps,
+        save_total_limit=2,
+        seed=profile.seed,
+        data_seed=profile.seed,
+        report_to="none",
+        dataloader_num_workers=0,
+        ddp_backend="gloo" if distributed_cpu else None,
+        disable_tqdm=False,
+    )
+
+
+def save_history(trainer: Trainer, path: Path) -> pd.DataFrame:
+    """Write the loss / learning-rate log of a training run as CSV."""
+    rows = [r for r in trainer.state.log_history if "loss" in r or "train_runtime" in r]
+    history = pd.DataFrame(rows)
+    atomic_write_table(path, history)
+    return history
+
+
+def train(
+    profile: Profile, examples: Dataset, output_dir: str | Path, resume: bool = True
+) -> TrainResult:
+    """Fine-tune `profile.model` on `examples` and save model, tokenizer, history and config.
+
+    Args:
+        profile: the run's settings.
+        examples: SQuAD-format training examples.
+        output_dir: the model folder; checkpoints go under `output_dir/checkpoints`.
+        resume: continue from the last checkpoint in `output_dir` if there is one.
+    """
+    output_dir = Path(output_dir)
+    finished = finished_run(output_dir, profile, len(examples))
+    if finished is not None:
+        return finished
+    set_seed(profile.seed)
+    if profile.threads:
+        torch.set_num_threads(profile.threads)
+    tokenizer = load_tokenizer(profile.model)
+    features = build_train_features(examples, tokenizer, profile.max_length, profile.doc_stride)
+    trainer = Trainer(
+        model=load_qa_model(profile.model),
+        args=training_arguments(profile, output_dir),
+        train_dataset=features,
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+    )
+    last = (
+        get_last_checkpoint(str(output_dir / CHECKPOINTS))
+        if resume and (output_dir / CHECKPOINTS).is_dir()
+        else None
+    )
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - started
+    trainer.save_model(str(output_dir))
+    result = TrainResult(output_dir, seconds, len(examples), len(features), output.training_loss)
+    if trainer.is_world_process_zero():
+        save_history(trainer, output_dir / HISTORY)
+        atomic_write_json(
+            output_dir / RUN_CONFIG,
+            {
+                "profile": profile_dict(profile),
+                "train_questions": len(examples),
+                "train_windows": len(features),
+                "train_seconds": seconds,
+                "resumed_from": last,
+                "final_loss": output.training_loss,
+                "world_size": trainer.args.world_size,
+            },
+        )
+    return result
+
+
+def load_run_config(model_dir: str | Path) -> dict:
+    """The configuration a saved model was trained with."""
+    return json.loads((Path(model_dir) / RUN_CONFIG).read_text(encoding="utf-8"))
+
+
+def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainResult | None:
+    """The result of an earlier, completed run with the same settings, if there is one.
+
+    Re-running a notebook or an interrupted `make run` then reuses the model instead of
+    training again; any change of settings trains anew.
+    """
+    if not (model_dir / RUN_CONFIG).is_file():
+        return None
+    done = load_run_config(model_dir)
+    if done["profile"] != profile_dict(profile) or done["train_questions"] != n_questions:
+        return None
+    return TrainResult(model_dir, done["train_seconds"], n_questions, done["train_windows"],
+                       done["final_loss"])

@@ -1,0 +1,97 @@
+"""Training with the smoke profile: saved artefacts, determinism, resume after a kill, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_utils.config import get_profile
+from qa_utils.data import load_squad
+from qa_utils.evaluate import evaluate
+from qa_utils.train import HISTORY, RUN_CONFIG, train
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini_squad.json"
+SMALL = {"max_length": 128, "doc_stride": 32, "batch_size": 8, "save_steps": 2}
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return load_squad(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, examples):
+    profile = get_profile("smoke", **SMALL)
+    return profile, train(profile, examples, tmp_path_factory.mktemp("model"))
+
+
+def test_training_saves_model_tokenizer_history_and_config(trained):
+    profile, result = trained
+    folder = result.model_dir
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "tokenizer.json").is_file()
+    history = (folder / HISTORY).read_text().splitlines()
+    assert history[0].count("loss") and len(history) > 1
+    saved = json.loads((folder / RUN_CONFIG).read_text())
+    assert saved["profile"]["max_length"] == profile.max_length
+    assert saved["train_questions"] == result.train_questions
+
+
+def test_same_seed_gives_the_same_metrics(trained, examples, tmp_path):
+    profile, first = trained
+    second = train(profile, examples, tmp_path / "again")
+    one = evaluate(first.model_dir, examples, tmp_path / "eval1", profile, progress=False)
+    two = evaluate(second.model_dir, examples, tmp_path / "eval2", profile, progress=False)
+    assert (one["exact_match"], one["f1"]) == (two["exact_match"], two["f1"])
+    assert first.final_loss == pytest.approx(second.final_loss, abs=1e-6)
+
+
+def test_finished_model_is_reused_not_retrained(trained, examples):
+    profile, first = trained
+    again = train(profile, examples, first.model_dir)
+    assert again.train_seconds == first.train_seconds
+
+
+def _train_command(output: Path) -> list[str]:
+    return [sys.executable, "-m", "qa_utils", "train", "--profile", "smoke",
+            "--train-file", str(FIXTURE), "--output", str(output), "--max-length", "128",
+            "--doc-stride", "32", "--batch-size", "2", "--save-steps", "2", "--train-questions", "0"]
+
+
+def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+    output = tmp_path / "model"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(_train_command(output), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(output.glob("checkpoints/checkpoint-*/trainer_state.json")):
+        assert process.poll() is None, "training ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (output / RUN_CONFIG).exists()
+    finished = subprocess.run(_train_command(output), env=env, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    resumed_from = json.loads((output / RUN_CONFIG).read_text())["resumed_from"]
+    assert resumed_from is not None and "checkpoint-" in resumed_from
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun test uses the gloo backend on Linux")
+def test_same_entry_point_runs_under_torchrun(tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    command = [str(torchrun), "--nproc_per_node=2", "--master_port=29517", "-m", "qa_utils",
+               *_train_command(tmp_path / "model")[2:]]
+    done = subprocess.run(command, env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = json.loads((tmp_path / "model" / RUN_CONFIG).read_text())
+    assert saved["world_size"] == 2
+    assert (tmp_path / "model" / "model.safetensors").is_file()

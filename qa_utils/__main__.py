@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 
-from qa_utils.config import PROFILE_NAMES, Profile
+from qa_utils.config import ALL, PROFILE_NAMES, Profile
 
 EPILOG = """examples:
   python -m qa_utils train --profile smoke --output runs/smoke/model
@@ -18,14 +18,28 @@ EPILOG = """examples:
 
 def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     """One flag per profile field, so any setting can be overridden from the command line."""
-    parser.add_argument("--profile", default="", choices=("", *PROFILE_NAMES),
-                        help="settings bundle (default: $QA_PROFILE, else auto)")
+    parser.add_argument(
+        "--profile",
+        default="",
+        choices=("", *PROFILE_NAMES),
+        help="settings bundle (default: $QA_PROFILE, else auto)",
+    )
     for field in dataclasses.fields(Profile):
         if field.name in ("name", *skip):
             continue
-        kind = {"int": int, "float": float, "bool": _parse_bool}.get(str(field.type), str)
-        parser.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kind,
-                            default=None, help=f"override the profile's {field.name}")
+        kind = FLAG_TYPES.get(str(field.type), str)
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            dest=field.name,
+            type=kind,
+            default=None,
+            help=f"override the profile's {field.name}",
+        )
+
+
+def _parse_questions(text: str) -> int | str:
+    """A number of questions, or 'all'."""
+    return ALL if text == ALL else int(text)
 
 
 def _parse_bool(text: str) -> bool:
@@ -36,24 +50,43 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "int | None": _parse_questions}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `qa_utils` argument parser with its two sub-commands."""
     parser = argparse.ArgumentParser(
-        prog="python -m qa_utils", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter,
-        description="Fine-tune and evaluate extractive QA models on SQuAD v1.1.")
+        prog="python -m qa_utils",
+        epilog=EPILOG,
+        formatter_class=argparse.RawTextHelpFormatter,
+        description="Fine-tune and evaluate extractive QA models on SQuAD v1.1.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="fine-tune a model (transformers Trainer)",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--train-file", default="", help="SQuAD train file (default: "
-                       "$QA_SQUAD_TRAIN, data/squad/, ../shared/squad/, else the Hub)")
+    train = commands.add_parser(
+        "train",
+        help="fine-tune a model (transformers Trainer)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    train.add_argument(
+        "--train-file",
+        default="",
+        help="SQuAD train file (default: "
+        "$QA_SQUAD_TRAIN, data/squad/, ../shared/squad/, else the Hub)",
+    )
     train.add_argument("--output", required=True, help="folder for the fine-tuned model")
     train.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     _add_profile_flags(train)
-    evaluate = commands.add_parser("evaluate", help="predict and score on the dev set",
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="predict and score on the dev set",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     evaluate.add_argument("--model", required=True, help="model folder, 'embedded' or Hub id")
-    evaluate.add_argument("--dev-file", default="", help="SQuAD dev file (default: "
-                          "$QA_SQUAD_DEV, data/squad/, ../shared/squad/, else the Hub)")
+    evaluate.add_argument(
+        "--dev-file",
+        default="",
+        help="SQuAD dev file (default: $QA_SQUAD_DEV, data/squad/, ../shared/squad/, else the Hub)",
+    )
     evaluate.add_argument("--output", required=True, help="folder for the result files")
     _add_profile_flags(evaluate, skip=("model",))
     return parser
@@ -76,8 +109,12 @@ def run_train(args: argparse.Namespace) -> dict:
     if profile.train_questions:
         examples = subset(examples, profile.train_questions, profile.seed)
     result = train(profile, examples, args.output, resume=not args.no_resume)
-    return {"model_dir": str(result.model_dir), "train_seconds": round(result.train_seconds, 1),
-            "train_questions": result.train_questions, "final_loss": result.final_loss}
+    return {
+        "model_dir": str(result.model_dir),
+        "train_seconds": round(result.train_seconds, 1),
+        "train_questions": result.train_questions,
+        "final_loss": result.final_loss,
+    }
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
@@ -89,8 +126,9 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     examples = load_squad(args.dev_file or resolve_squad_source("validation"))
     if profile.dev_questions:
         examples = subset(examples, profile.dev_questions, profile.seed)
-    metrics = evaluate(args.model, examples, args.output, dataclasses.replace(profile,
-                       model=str(args.model)))
+    metrics = evaluate(
+        args.model, examples, args.output, dataclasses.replace(profile, model=str(args.model))
+    )
     return {k: metrics[k] for k in ("exact_match", "f1", "total", "questions_per_second")}
 
 

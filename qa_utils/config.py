@@ -1,4 +1,4 @@
-"""Named run profiles: smoke (tests/CI), quick (a laptop CPU), full (the chapter's recipe on a GPU)."""
+"""Profiles: smoke (tests, CI), quick (a laptop CPU), full (the recipe on a GPU)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ from typing import Any
 
 EMBEDDED_MODEL = "embedded"
 REFERENCE_MODEL = "google-bert/bert-base-uncased"
+ALL = "all"
 
 
 @dataclass(frozen=True)
 class Profile:
     """Everything a run needs to know; every field can be overridden.
 
-    `train_questions` / `dev_questions` of 0 mean "all of them".
+    `train_questions` / `dev_questions` of None mean "all of them".
     """
 
     name: str
     model: str = EMBEDDED_MODEL
-    train_questions: int = 0
-    dev_questions: int = 0
+    train_questions: int | None = None
+    dev_questions: int | None = None
     epochs: float = 1.0
     learning_rate: float = 1e-4
     batch_size: int = 32
@@ -100,7 +101,9 @@ def get_profile(name: str = "", **overrides: Any) -> Profile:
     unknown = set(overrides) - known
     if unknown:
         raise ValueError(f"unknown profile field(s): {', '.join(sorted(unknown))}")
-    profile = dataclasses.replace(profile, **{k: v for k, v in overrides.items() if v is not None})
+    # "all" is how a command line or notebook asks for every question (None is "no override").
+    chosen = {k: (None if v == ALL else v) for k, v in overrides.items() if v is not None}
+    profile = dataclasses.replace(profile, **chosen)
     validate_profile(profile)
     return profile
 
@@ -108,10 +111,10 @@ def get_profile(name: str = "", **overrides: Any) -> Profile:
 def validate_profile(profile: Profile) -> None:
     """Reject values that would only fail later, deep inside a library."""
     for field in ("train_questions", "dev_questions"):
-        if getattr(profile, field) < 0:
+        value = getattr(profile, field)
+        if value is not None and value <= 0:
             raise ValueError(
-                f"{field} must be a positive number of questions (0 = all), "
-                f"got {getattr(profile, field)}"
+                f"{field} must be a positive number of questions (or 'all'), got {value}"
             )
     for field in (
         "batch_size",

@@ -1,9 +1,9 @@
 """Examples -> model features: sliding windows over the context, with offsets and span labels.
 
 Works with any BERT-family fast tokenizer. Questions are left-stripped (leading spaces waste
-tokens and break some tokenizers' offsets) and capped at `max_question_tokens` tokens: a
-question longer than that is truncated, as in BERT's original `run_squad.py`
-(`max_query_length=64`), so that every window keeps room for context.
+tokens and break some tokenizers' offsets) and capped at `max_question_tokens` tokens (default:
+64, as BERT's original `run_squad.py` `max_query_length`, or half the window if that is less):
+a longer question is truncated so that every window keeps room for context.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ def check_fast_tokenizer(tokenizer: PreTrainedTokenizerBase) -> None:
             f"tokenizer {type(tokenizer).__name__} is not a fast tokenizer; question answering "
             "features need offset mappings, which only fast (Rust-backed) tokenizers provide"
         )
+
+
+def question_budget(max_length: int, max_question_tokens: int | None = None) -> int:
+    """The most question tokens a window may hold (default: 64, at most half the window)."""
+    return max_question_tokens or min(MAX_QUESTION_TOKENS, max_length // 2)
 
 
 def check_window(max_length: int, doc_stride: int, max_question_tokens: int) -> None:
@@ -62,10 +67,11 @@ def _tokenize(
     tokenizer: PreTrainedTokenizerBase,
     max_length: int,
     doc_stride: int,
-    max_question_tokens: int,
+    max_question_tokens: int | None,
 ) -> tuple[Any, int]:
     """Tokenize question/context pairs into overlapping windows; return them and the context id."""
-    questions = truncate_questions(batch["question"], tokenizer, max_question_tokens)
+    budget = question_budget(max_length, max_question_tokens)
+    questions = truncate_questions(batch["question"], tokenizer, budget)
     question_first = tokenizer.padding_side == "right"
     first, second = (
         (questions, batch["context"]) if question_first else (batch["context"], questions)
@@ -112,9 +118,9 @@ def prepare_train_features(
     tokenizer: PreTrainedTokenizerBase,
     max_length: int = 384,
     doc_stride: int = 128,
-    max_question_tokens: int = MAX_QUESTION_TOKENS,
+    max_question_tokens: int | None = None,
 ) -> dict[str, list[Any]]:
-    """`Dataset.map(batched=True)` function: windows labelled with the first gold answer's tokens."""
+    """`Dataset.map(batched=True)` function: windows labelled with the first answer's tokens."""
     encoded, context_id = _tokenize(batch, tokenizer, max_length, doc_stride, max_question_tokens)
     starts, ends = [], []
     for i, offsets in enumerate(encoded.pop("offset_mapping")):
@@ -137,7 +143,7 @@ def prepare_eval_features(
     tokenizer: PreTrainedTokenizerBase,
     max_length: int = 384,
     doc_stride: int = 128,
-    max_question_tokens: int = MAX_QUESTION_TOKENS,
+    max_question_tokens: int | None = None,
 ) -> dict[str, list[Any]]:
     """`Dataset.map(batched=True)` function: windows with context-only offsets and example ids."""
     encoded, context_id = _tokenize(batch, tokenizer, max_length, doc_stride, max_question_tokens)
@@ -161,7 +167,8 @@ def _build(
     examples: Dataset, function: Any, tokenizer: PreTrainedTokenizerBase, **kwargs: Any
 ) -> Dataset:
     check_fast_tokenizer(tokenizer)
-    check_window(kwargs["max_length"], kwargs["doc_stride"], kwargs["max_question_tokens"])
+    budget = question_budget(kwargs["max_length"], kwargs["max_question_tokens"])
+    check_window(kwargs["max_length"], kwargs["doc_stride"], budget)
     return examples.map(
         function,
         batched=True,
@@ -177,7 +184,7 @@ def build_train_features(
     tokenizer: PreTrainedTokenizerBase,
     max_length: int = 384,
     doc_stride: int = 128,
-    max_question_tokens: int = MAX_QUESTION_TOKENS,
+    max_question_tokens: int | None = None,
 ) -> Dataset:
     """Training windows with `start_positions`/`end_positions` (0 = answer not in this window)."""
     return _build(
@@ -195,7 +202,7 @@ def build_eval_features(
     tokenizer: PreTrainedTokenizerBase,
     max_length: int = 384,
     doc_stride: int = 128,
-    max_question_tokens: int = MAX_QUESTION_TOKENS,
+    max_question_tokens: int | None = None,
 ) -> Dataset:
     """Evaluation windows with `offset_mapping` (None outside the context) and `example_id`."""
     return _build(
@@ -215,20 +222,21 @@ def describe_windows(
     doc_stride: int,
 ) -> pd.DataFrame:
     """One row per window of one example: the context it covers and its answer label."""
-    max_question_tokens = min(MAX_QUESTION_TOKENS, max_length // 2)
-    check_window(max_length, doc_stride, max_question_tokens)
+    check_window(max_length, doc_stride, question_budget(max_length))
     batch = {key: [value] for key, value in example.items()}
-    labels = prepare_train_features(batch, tokenizer, max_length, doc_stride, max_question_tokens)
-    windows = prepare_eval_features(batch, tokenizer, max_length, doc_stride, max_question_tokens)
+    labels = prepare_train_features(batch, tokenizer, max_length, doc_stride)
+    windows = prepare_eval_features(batch, tokenizer, max_length, doc_stride)
     rows = []
     for i, ids in enumerate(labels["input_ids"]):
         spans = [o for o in windows["offset_mapping"][i] if o is not None]
         start, end = labels["start_positions"][i], labels["end_positions"][i]
-        rows.append({
-            "window": i,
-            "tokens": len(ids),
-            "context": example["context"][spans[0][0] : spans[-1][1]],
-            "label": (start, end),
-            "label_text": "[CLS]" if start == 0 else tokenizer.decode(ids[start : end + 1]),
-        })
+        rows.append(
+            {
+                "window": i,
+                "tokens": len(ids),
+                "context": example["context"][spans[0][0] : spans[-1][1]],
+                "label": (start, end),
+                "label_text": "[CLS]" if start == 0 else tokenizer.decode(ids[start : end + 1]),
+            }
+        )
     return pd.DataFrame(rows)

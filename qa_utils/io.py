@@ -46,7 +46,9 @@ def atomic_write_table(path: str | Path, table: pd.DataFrame) -> Path:
     """Write a DataFrame as Parquet, JSON Lines or CSV (chosen by suffix) atomically."""
     suffix = Path(path).suffix
     if suffix not in TABLE_SUFFIXES:
-        raise ValueError(f"{path}: unsupported table format {suffix!r}; use one of {TABLE_SUFFIXES}")
+        raise ValueError(
+            f"{path}: unsupported table format {suffix!r}; use one of {TABLE_SUFFIXES}"
+        )
     with atomic_path(path) as tmp:
         if suffix == ".parquet":
             table.to_parquet(tmp, index=False)

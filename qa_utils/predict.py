@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from qa_utils.features import MAX_QUESTION_TOKENS, prepare_eval_features
+from qa_utils.features import prepare_eval_features
 from qa_utils.model import load_qa_model, load_tokenizer
 from qa_utils.postprocess import postprocess_predictions
 
@@ -29,8 +29,9 @@ def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> Iterator[np.n
         yield order[start : start + batch_size]
 
 
-def _pad_batch(columns: dict[str, list[list[int]]], rows: np.ndarray, pad_id: int
-               ) -> dict[str, torch.Tensor]:
+def _pad_batch(
+    columns: dict[str, list[list[int]]], rows: np.ndarray, pad_id: int
+) -> dict[str, torch.Tensor]:
     """Right-pad the selected windows to the longest one in the batch."""
     width = max(len(columns["input_ids"][i]) for i in rows)
     batch = {}
@@ -61,8 +62,11 @@ def predict_logits(
     end = start.copy()
     pad_id = model.config.pad_token_id or 0
     model.eval()
-    cast = (torch.autocast(model.device.type, dtype=autocast_dtype) if autocast_dtype
-            else contextlib.nullcontext())
+    cast = (
+        torch.autocast(model.device.type, dtype=autocast_dtype)
+        if autocast_dtype
+        else contextlib.nullcontext()
+    )
     batches = list(length_sorted_batches(lengths, batch_size))
     with torch.inference_mode(), cast:
         for rows in tqdm(batches, desc="Predicting", unit="batch", disable=not progress):
@@ -91,9 +95,15 @@ class Answer:
 class QAModel:
     """A loaded model and tokenizer that answer questions, one at a time or in bulk."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-                 max_length: int = 384, doc_stride: int = 128, n_best_size: int = 20,
-                 max_answer_length: int = 30) -> None:
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int = 384,
+        doc_stride: int = 128,
+        n_best_size: int = 20,
+        max_answer_length: int = 30,
+    ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -109,11 +119,16 @@ class QAModel:
     def answer(self, question: str, context: str) -> Answer:
         """Answer one question about one context (the question-answering pipeline, offline)."""
         batch = {"id": ["q"], "question": [question], "context": [context]}
-        features = Dataset.from_dict(prepare_eval_features(
-            batch, self.tokenizer, self.max_length, self.doc_stride,
-            min(MAX_QUESTION_TOKENS, self.max_length // 2)))
+        features = Dataset.from_dict(
+            prepare_eval_features(batch, self.tokenizer, self.max_length, self.doc_stride)
+        )
         start, end = predict_logits(self.model, features, progress=False)
         best = postprocess_predictions(
-            [{"id": "q", "context": context}], features, start, end,
-            n_best_size=self.n_best_size, max_answer_length=self.max_answer_length)["q"]
+            [{"id": "q", "context": context}],
+            features,
+            start,
+            end,
+            n_best_size=self.n_best_size,
+            max_answer_length=self.max_answer_length,
+        )["q"]
         return Answer(best.text, best.start, best.end, best.confidence)

@@ -10,7 +10,11 @@ from qa_utils.config import PROFILES, get_profile, resolve_profile_name
 def test_named_profiles_exist_with_the_chapter_recipe():
     full = get_profile("full")
     assert (full.model, full.epochs, full.learning_rate, full.batch_size) == (
-        "google-bert/bert-base-uncased", 3.0, 2e-5, 16)
+        "google-bert/bert-base-uncased",
+        3.0,
+        2e-5,
+        16,
+    )
     assert (full.max_length, full.doc_stride, full.weight_decay) == (384, 128, 0.01)
     assert get_profile("quick").max_length == 384
     assert get_profile("smoke").train_questions == 64

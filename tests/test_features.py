@@ -1,4 +1,4 @@
-"""Features: windows, offsets, labels, and the round trip gold span -> features -> logits -> EM 100."""
+"""Features: windows, offsets, labels, and the round trip gold span -> logits -> EM 100."""
 
 from __future__ import annotations
 
@@ -106,7 +106,9 @@ def test_long_questions_are_truncated_not_rejected(tokenizer):
 
 def test_window_that_cannot_hold_context_is_a_clear_error(examples, tokenizer):
     with pytest.raises(ValueError, match="no room for context"):
-        build_eval_features(examples, tokenizer, max_length=60, doc_stride=16)
+        build_eval_features(
+            examples, tokenizer, max_length=60, doc_stride=16, max_question_tokens=64
+        )
     with pytest.raises(ValueError, match="doc_stride"):
         build_eval_features(examples, tokenizer, max_length=384, doc_stride=400)
 

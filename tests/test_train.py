@@ -60,16 +60,36 @@ def test_finished_model_is_reused_not_retrained(trained, examples):
 
 
 def _train_command(output: Path) -> list[str]:
-    return [sys.executable, "-m", "qa_utils", "train", "--profile", "smoke",
-            "--train-file", str(FIXTURE), "--output", str(output), "--max-length", "128",
-            "--doc-stride", "32", "--batch-size", "2", "--save-steps", "2", "--train-questions", "0"]
+    return [
+        sys.executable,
+        "-m",
+        "qa_utils",
+        "train",
+        "--profile",
+        "smoke",
+        "--train-file",
+        str(FIXTURE),
+        "--output",
+        str(output),
+        "--max-length",
+        "128",
+        "--doc-stride",
+        "32",
+        "--batch-size",
+        "2",
+        "--save-steps",
+        "2",
+        "--train-questions",
+        "all",
+    ]
 
 
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     output = tmp_path / "model"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    process = subprocess.Popen(_train_command(output), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        _train_command(output), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while not list(output.glob("checkpoints/checkpoint-*/trainer_state.json")):
         assert process.poll() is None, "training ended before its first checkpoint"
@@ -87,10 +107,21 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun test uses the gloo backend on Linux")
 def test_same_entry_point_runs_under_torchrun(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
-    command = [str(torchrun), "--nproc_per_node=2", "--master_port=29517", "-m", "qa_utils",
-               *_train_command(tmp_path / "model")[2:]]
-    done = subprocess.run(command, env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
-                          capture_output=True, text=True, timeout=600)
+    command = [
+        str(torchrun),
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "-m",
+        "qa_utils",
+        *_train_command(tmp_path / "model")[2:],
+    ]
+    done = subprocess.run(
+        command,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     saved = json.loads((tmp_path / "model" / RUN_CONFIG).read_text())
     assert saved["world_size"] == 2

@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         train_questions=16_000,
         epochs=1.0,
-        learning_rate=8e-5,
+        learning_rate=1e-4,
         batch_size=16,
     ),
     "full": Profile(

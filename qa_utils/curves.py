@@ -11,14 +11,17 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 def token_lengths(examples: Dataset, tokenizer: PreTrainedTokenizerBase) -> pd.DataFrame:
     """Question, context and first-answer lengths in tokens, one row per example."""
+
     def count(texts: list[str]) -> list[int]:
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
-    return pd.DataFrame({
-        "question": count(examples["question"]),
-        "context": count(examples["context"]),
-        "answer": count([a["text"][0] for a in examples["answers"]]),
-    })
+    return pd.DataFrame(
+        {
+            "question": count(examples["question"][:]),
+            "context": count(examples["context"][:]),
+            "answer": count([a["text"][0] for a in examples["answers"][:]]),
+        }
+    )
 
 
 def plot_lengths(lengths: pd.DataFrame, max_length: int) -> Figure:

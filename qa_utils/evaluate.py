@@ -54,20 +54,28 @@ def evaluate(
     start, end = predict_logits(net, features, profile.eval_batch_size, autocast_dtype, progress)
     timings["predict_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    predictions = postprocess_predictions(examples, features, start, end, profile.n_best_size,
-                                          profile.max_answer_length)
+    predictions = postprocess_predictions(
+        examples, features, start, end, profile.n_best_size, profile.max_answer_length
+    )
     timings["postprocess_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     report = score_predictions(examples, {k: p.text for k, p in predictions.items()})
     timings["score_s"] = time.perf_counter() - clock
     records = build_records(examples, predictions, report.per_example, count_windows(features))
     metrics = {
-        "exact_match": report.exact_match, "f1": report.f1, "total": report.total,
-        "missing": len(report.missing_ids), "unknown": len(report.unknown_ids),
-        "windows": len(features), "model": str(model), "profile": profile_dict(profile),
+        "exact_match": report.exact_match,
+        "f1": report.f1,
+        "total": report.total,
+        "missing": len(report.missing_ids),
+        "unknown": len(report.unknown_ids),
+        "windows": len(features),
+        "model": str(model),
+        "profile": profile_dict(profile),
         "autocast": str(autocast_dtype) if autocast_dtype else None,
         "questions_per_second": len(examples) / max(timings["predict_s"], 1e-9),
-        "wall_times": timings, "hardware": hardware_info(), "versions": versions(),
+        "wall_times": timings,
+        "hardware": hardware_info(),
+        "versions": versions(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_results(out_dir, predictions, records, metrics)

@@ -11,15 +11,28 @@ from datasets import Dataset
 from qa_utils.postprocess import Prediction
 
 RECORD_COLUMNS = (
-    "id", "title", "question", "context", "gold_answers", "gold_starts", "prediction",
-    "pred_start", "pred_end", "confidence", "em", "f1", "n_windows", "answer_words",
-    "question_words", "context_words",
+    "id",
+    "title",
+    "question",
+    "context",
+    "gold_answers",
+    "gold_starts",
+    "prediction",
+    "pred_start",
+    "pred_end",
+    "confidence",
+    "em",
+    "f1",
+    "n_windows",
+    "answer_words",
+    "question_words",
+    "context_words",
 )
 
 
 def count_windows(features: Dataset) -> Counter[str]:
     """How many windows each example was split into."""
-    return Counter(features["example_id"])
+    return Counter(features["example_id"][:])
 
 
 def build_records(

@@ -25,8 +25,13 @@ def plot_against_published(table: pd.DataFrame) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 3.5))
     positions = range(len(table))
     for offset, column, colour in ((-0.2, "exact_match", "tab:blue"), (0.2, "f1", "tab:orange")):
-        bars = ax.barh([p + offset for p in positions], table[column], height=0.4,
-                       color=colour, label=column.replace("_", " ").upper())
+        bars = ax.barh(
+            [p + offset for p in positions],
+            table[column],
+            height=0.4,
+            color=colour,
+            label=column.replace("_", " ").upper(),
+        )
         ax.bar_label(bars, fmt="%.1f", padding=2)
     ax.set_yticks(list(positions), table["system"])
     ax.set_xlabel("score on SQuAD v1.1 dev (%)")

@@ -67,8 +67,14 @@ def run_notebook(source: Path, run_dir: Path, parameters: dict[str, Any]) -> flo
     target = run_dir / "notebooks" / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    papermill.execute_notebook(str(source), str(target), parameters=parameters,
-                               cwd=str(source.parent), progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=parameters,
+        cwd=str(source.parent),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     seconds = time.perf_counter() - started
     export_html(target)
     return seconds
@@ -83,17 +89,24 @@ def failure_message(source: Path, err: Exception) -> str:
     return f"{source.name} failed at {where}: {kind}: {detail}"
 
 
-def run_all(profile: str, run_dir: Path, only: list[str], extra: dict[str, Any]) -> int:
+def run_all(
+    profile: str,
+    run_dir: Path,
+    only: list[str],
+    extra: dict[str, Any],
+    folder: Path | None = None,
+) -> int:
     """Run the notebooks in order; stop at the first failure. Returns a process exit code."""
     timings: dict[str, float] = {}
     header = {"profile": profile, "run_dir": run_dir.name, "started": datetime.now().isoformat()}
-    for source in notebooks():
+    for source in notebooks(folder):
         if only and not any(source.name.startswith(o) for o in only):
             continue
         print(f"running {source.name} ...", flush=True)
         try:
             timings[source.stem] = run_notebook(
-                source, run_dir, {"PROFILE": profile, "RUN_DIR": str(run_dir.resolve()), **extra})
+                source, run_dir, {"PROFILE": profile, "RUN_DIR": _relative(run_dir), **extra}
+            )
         except Exception as err:  # papermill raises its own error type with the failing cell
             print(failure_message(source, err), file=sys.stderr)
             return 1
@@ -105,6 +118,14 @@ def run_all(profile: str, run_dir: Path, only: list[str], extra: dict[str, Any])
     atomic_write_text(run_dir / "summary.md", summary_markdown(summary, header))
     print(f"run folder: {run_dir}")
     return 0
+
+
+def _relative(run_dir: Path) -> str:
+    """The run folder relative to the project root when inside it (keeps notebooks path-free)."""
+    try:
+        return str(run_dir.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(run_dir.resolve())
 
 
 def _parameter(text: str) -> tuple[str, Any]:
@@ -119,14 +140,27 @@ def _parameter(text: str) -> tuple[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m qa_utils.runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="", choices=("", *PROFILE_NAMES),
-                        help="smoke, quick, full or auto (default: $QA_PROFILE, else auto)")
+    parser = argparse.ArgumentParser(
+        prog="python -m qa_utils.runner",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        choices=("", *PROFILE_NAMES),
+        help="smoke, quick, full or auto (default: $QA_PROFILE, else auto)",
+    )
     parser.add_argument("--run-dir", default="", help="reuse or name the run folder")
     parser.add_argument("--only", nargs="*", default=[], help="notebook prefixes, e.g. 01 03")
-    parser.add_argument("-p", "--parameter", action="append", type=_parameter, default=[],
-                        help="extra notebook parameter KEY=VALUE (JSON values), repeatable")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        help="extra notebook parameter KEY=VALUE (JSON values), repeatable",
+    )
     args = parser.parse_args(argv)
     try:
         profile = resolve_profile_name(args.profile)

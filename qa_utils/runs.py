@@ -62,12 +62,14 @@ def setup_run(profile: str = "", run_dir: str = "", seed: int | None = None, **o
 
     Args:
         profile: a profile name; '' means $QA_PROFILE, else 'auto'.
-        run_dir: the run folder; '' means `runs/<profile>` under the project root.
+        run_dir: the run folder, absolute or relative to the project root;
+            '' means `runs/<profile>`.
         seed: overrides the profile's seed when given.
         **overrides: other profile fields to override (None values are ignored).
     """
     resolved = get_profile(profile, seed=seed, **overrides)
-    folder = Path(run_dir) if run_dir else project_root() / "runs" / resolved.name
+    # A relative folder is taken from the project root, wherever the kernel was started.
+    folder = project_root() / (run_dir or Path("runs") / resolved.name)
     folder.mkdir(parents=True, exist_ok=True)
     set_seed(resolved.seed)
     return Run(resolved, folder)

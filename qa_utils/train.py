@@ -61,6 +61,7 @@ def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
         data_seed=profile.seed,
         report_to="none",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         ddp_backend="gloo" if distributed_cpu else None,
         disable_tqdm=False,
     )
@@ -144,5 +145,6 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
     done = load_run_config(model_dir)
     if done["profile"] != profile_dict(profile) or done["train_questions"] != n_questions:
         return None
-    return TrainResult(model_dir, done["train_seconds"], n_questions, done["train_windows"],
-                       done["final_loss"])
+    return TrainResult(
+        model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]
+    )

@@ -50,6 +50,7 @@ def plot_training_curve(history: pd.DataFrame) -> Figure:
     rate_ax.plot(steps["step"], steps["learning_rate"], color="tab:orange", label="learning rate")
     rate_ax.set_ylabel("learning rate")
     loss_ax.set_title(f"Fine-tuning: {len(steps)} logged steps")
-    fig.legend(loc="upper right")
+    handles = loss_ax.get_lines() + rate_ax.get_lines()
+    loss_ax.legend(handles, [h.get_label() for h in handles], loc="upper center")
     fig.tight_layout()
     return fig

@@ -1,0 +1,319 @@
+"""Evaluation throughput: transformers 4.x pipeline("question-answering") against qa_utils.
+
+One run, the same fine-tuned weights, the same dev questions, the same machine and torch build:
+
+- anchor: pipeline("question-answering") of the last transformers 4.x release (the pipeline is
+  gone in 5.x), installed in benchmarks/.venv-tf4 and run at its best batch size;
+- ours, fp32: qa_utils.features -> qa_utils.predict -> qa_utils.postprocess;
+- ours, fast: int8 dynamic quantization in ONNX Runtime, or bf16 autocast on CPUs with AMX.
+
+Every path is timed end to end, from (question, context) strings to answer strings; model
+loading and ONNX export are excluded. The pipeline gets our window settings (max_seq_len=384,
+doc_stride=128, max_answer_len=30, max_question_len=64) but keeps its own scoring (a softmax
+per window), so agreement is reported, not assumed.
+
+The anchor environment reuses this environment's torch through a .pth link instead of
+installing torch from PyPI: the CPU wheel is not on PyPI, and one torch build for both sides
+keeps the kernels identical.
+
+Usage (from the repo root):
+    nice -n 19 .venv/bin/python -m benchmarks.eval_throughput --model PATH [--questions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TF4_VENV = ROOT / "benchmarks" / ".venv-tf4"
+TF4_REQUIREMENT = "transformers<5"
+TORCH_DEPENDENCIES = ("filelock", "typing-extensions", "sympy", "networkx", "jinja2", "fsspec")
+PIPELINE_SETTINGS = {
+    "max_seq_len": 384,
+    "doc_stride": 128,
+    "max_answer_len": 30,
+    "max_question_len": 64,
+}
+
+
+def venv_python(folder: Path) -> Path:
+    """The interpreter of a virtual environment."""
+    return folder / "bin" / "python"
+
+
+def link_torch(folder: Path) -> None:
+    """Make this environment's torch importable in `folder` (a .pth file, no copy)."""
+    import torch
+
+    site = Path(torch.__file__).resolve().parents[1]
+    links = folder / "shared-torch"
+    links.mkdir(exist_ok=True)
+    for source in [
+        *site.glob("torch-*.dist-info"),
+        site / "torch",
+        site / "torchgen",
+        site / "functorch",
+    ]:
+        target = links / source.name
+        if source.exists() and not target.exists():
+            target.symlink_to(source)
+    (next((folder / "lib").glob("python3*")) / "site-packages" / "shared_torch.pth").write_text(
+        f"{links}\n", encoding="utf-8"
+    )
+
+
+def ensure_tf4(folder: Path = TF4_VENV) -> Path:
+    """Create the transformers 4.x environment once; return its interpreter."""
+    python = venv_python(folder)
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(folder)
+    link_torch(folder)
+    check = subprocess.run([str(python), "-c", "import transformers, torch"], capture_output=True)
+    if check.returncode != 0:
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                TF4_REQUIREMENT,
+                "numpy",
+                *TORCH_DEPENDENCIES,
+            ],
+            check=True,
+        )
+    return python
+
+
+def pipeline_answers(qa, questions: list[dict], batch_size: int) -> tuple[list[str], float]:
+    """Answer `questions` with the pipeline; return the answers and the wall time."""
+    started = time.perf_counter()
+    outputs = qa(
+        question=[q["question"] for q in questions],
+        context=[q["context"] for q in questions],
+        batch_size=batch_size,
+        top_k=1,
+        **PIPELINE_SETTINGS,
+    )
+    seconds = time.perf_counter() - started
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return [o["answer"] for o in outputs], seconds
+
+
+def pipeline_worker(
+    model: str, questions_path: str, batch_sizes: list[int], trial: int, threads: int
+) -> dict:
+    """Inside the 4.x environment: pick the fastest batch size on `trial` questions, run all."""
+    import torch
+    import transformers
+
+    torch.set_num_threads(threads)
+    qa = transformers.pipeline("question-answering", model=model, tokenizer=model, device=-1)
+    questions = json.loads(Path(questions_path).read_text(encoding="utf-8"))
+    pipeline_answers(qa, questions[:8], 8)  # warm-up
+    trials = {b: pipeline_answers(qa, questions[:trial], b)[1] for b in batch_sizes}
+    best = min(trials, key=trials.get)
+    answers, seconds = pipeline_answers(qa, questions, best)
+    return {
+        "answers": answers,
+        "seconds": seconds,
+        "batch_size": best,
+        "trial_qps": {b: trial / s for b, s in trials.items()},
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def run_anchor(model: Path, examples, args: argparse.Namespace, workdir: Path) -> dict:
+    """Run the pipeline in the 4.x environment on the same questions; return its results."""
+    questions = [
+        {"question": q, "context": c}
+        for q, c in zip(examples["question"], examples["context"], strict=True)
+    ]
+    (workdir / "questions.json").write_text(json.dumps(questions), encoding="utf-8")
+    command = [
+        str(ensure_tf4()),
+        str(Path(__file__).resolve()),
+        "--pipeline-worker",
+        "--model",
+        str(model),
+        "--questions-json",
+        str(workdir / "questions.json"),
+        "--threads",
+        str(args.threads),
+        "--out",
+        str(workdir / "anchor.json"),
+        "--batch-sizes",
+        args.batch_sizes,
+        "--trial",
+        str(args.trial),
+    ]
+    subprocess.run(command, check=True)
+    result = json.loads((workdir / "anchor.json").read_text(encoding="utf-8"))
+    result["answers"] = dict(zip(examples["id"], result["answers"], strict=True))
+    return result
+
+
+def our_answers(model, tokenizer, examples, profile, autocast=None) -> tuple[dict, float]:
+    """qa_utils end to end: features, batched logits, post-processing; answers and wall time."""
+    from qa_utils.features import build_eval_features
+    from qa_utils.postprocess import postprocess_predictions
+    from qa_utils.predict import predict_logits
+
+    started = time.perf_counter()
+    features = build_eval_features(examples, tokenizer, profile.max_length, profile.doc_stride)
+    start, end = predict_logits(model, features, profile.eval_batch_size, autocast, progress=False)
+    predictions = postprocess_predictions(
+        examples, features, start, end, profile.n_best_size, profile.max_answer_length
+    )
+    return {k: p.text for k, p in predictions.items()}, time.perf_counter() - started
+
+
+def fast_model(model, workdir: Path, threads: int) -> tuple[object, object, str]:
+    """The fast path this CPU supports: bf16 autocast with AMX, else int8 in ONNX Runtime."""
+    import torch
+
+    from qa_utils import compress
+
+    if compress.has_amx():
+        return model, torch.bfloat16, "bf16 autocast (AMX)"
+    onnx = compress.export_onnx(model, workdir / "model.onnx")
+    int8 = compress.quantize_onnx_int8(onnx, workdir / "model.int8.onnx")
+    return compress.OrtQAModel(int8, model.config, threads), None, "int8 dynamic, ONNX Runtime"
+
+
+def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
+    """Time our fp32 and fast paths on the same questions (after a short warm-up each)."""
+    from qa_utils.config import get_profile
+    from qa_utils.model import load_qa_model, load_tokenizer
+
+    profile = get_profile(args.profile)
+    tokenizer, model = load_tokenizer(args.model), load_qa_model(args.model)
+    fast, autocast, label = fast_model(model, workdir, args.threads)
+    results = {}
+    for name, net, cast in (("qa_utils fp32", model, None), (f"qa_utils {label}", fast, autocast)):
+        our_answers(net, tokenizer, examples.select(range(8)), profile, cast)
+        answers, seconds = our_answers(net, tokenizer, examples, profile, cast)
+        results[name] = {"answers": answers, "seconds": seconds}
+    return results
+
+
+def single_window_ids(examples, args: argparse.Namespace) -> set[str]:
+    """Questions whose context fits one window: there the pipeline's per-window softmax and
+    our cross-window logit sum cannot disagree about which window wins."""
+    from collections import Counter
+
+    from qa_utils.config import get_profile
+    from qa_utils.features import build_eval_features
+    from qa_utils.model import load_tokenizer
+
+    profile = get_profile(args.profile)
+    features = build_eval_features(
+        examples, load_tokenizer(args.model), profile.max_length, profile.doc_stride
+    )
+    return {k for k, n in Counter(features["example_id"]).items() if n == 1}
+
+
+def comparison(examples, anchor: dict, mine: dict[str, dict], single: set[str]):
+    """One row per path: questions/s, ratio to the anchor, agreement with it, EM/F1."""
+    import pandas as pd
+
+    from qa_utils.bench import agreement
+    from qa_utils.metrics import score_predictions
+
+    name = f"pipeline (transformers {anchor['transformers']}, batch {anchor['batch_size']})"
+    paths = {name: anchor, **mine}
+    rows = []
+    for label, result in paths.items():
+        report = score_predictions(examples, result["answers"])
+        rows.append(
+            {
+                "path": label,
+                "questions_per_s": len(examples) / result["seconds"],
+                "agreement_pct": agreement(anchor["answers"], result["answers"]),
+                "agreement_1_window_pct": agreement(
+                    {k: v for k, v in anchor["answers"].items() if k in single}, result["answers"]
+                ),
+                "exact_match": report.exact_match,
+                "f1": report.f1,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["ratio"] = table["questions_per_s"] / table["questions_per_s"].iloc[0]
+    columns = ["path", "questions_per_s", "ratio", "agreement_pct", "agreement_1_window_pct"]
+    return table[[*columns, "exact_match", "f1"]]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="fine-tuned model folder")
+    parser.add_argument("--dev", default="", help="SQuAD dev file (default: the shared one)")
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", default="quick", help="window and batch settings")
+    parser.add_argument("--batch-sizes", default="1,8,32", help="pipeline batch sizes to try")
+    parser.add_argument("--trial", type=int, default=100, help="questions per batch-size trial")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "eval_throughput"))
+    parser.add_argument("--pipeline-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--questions-json", default="", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def write_outputs(workdir: Path, table, answers: dict, args: argparse.Namespace, anchor: dict):
+    """The table (Markdown), every path's answers, and what the numbers were measured on."""
+    from qa_utils.io import atomic_write_json, atomic_write_text
+    from qa_utils.system import hardware_info, versions
+
+    text = table.round(2).to_markdown(index=False)
+    atomic_write_text(workdir / "eval_throughput.md", text + "\n")
+    atomic_write_json(workdir / "answers.json", answers)
+    meta = {
+        "model": str(args.model),
+        "questions": args.questions,
+        "threads": args.threads,
+        "pipeline_trial_qps": anchor["trial_qps"],
+        "hardware": hardware_info(),
+        "versions": versions(),
+        "load_average": list(os.getloadavg()),
+    }
+    atomic_write_json(workdir / "eval_throughput_meta.json", meta)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.pipeline_worker:
+        sizes = [int(b) for b in args.batch_sizes.split(",")]
+        result = pipeline_worker(args.model, args.questions_json, sizes, args.trial, args.threads)
+        Path(args.out).write_text(json.dumps(result), encoding="utf-8")
+        return 0
+    import torch
+
+    from qa_utils.data import load_squad, subset
+
+    torch.set_num_threads(args.threads)
+    workdir = Path(args.out)
+    workdir.mkdir(parents=True, exist_ok=True)
+    examples = subset(load_squad(args.dev or None), args.questions, args.seed)
+    anchor = run_anchor(Path(args.model).resolve(), examples, args, workdir)
+    single = single_window_ids(examples, args)
+    mine = ours(args, examples, workdir)
+    table = comparison(examples, anchor, mine, single)
+    answers = {"pipeline": anchor["answers"]} | {k: v["answers"] for k, v in mine.items()}
+    text = write_outputs(workdir, table, answers, args, anchor)
+    print(f"{len(examples)} dev questions ({len(single)} in one window), {args.threads} threads")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Compression side by side: fp32, int8 (PyTorch and ONNX Runtime), pruning and distillation.
+
+One run, one model, the same dev questions for every variant. Writes to --out:
+optimize.csv/.md/_meta.json (speed, size, memory, EM/F1 per variant), optimize_tradeoff.png,
+pruning.csv (F1 against magnitude sparsity and pruned heads), sparse_matmul.csv (why zeros do
+not make dense kernels faster), and prints them with the acceptance checks of issue 6.
+
+Usage (from the repo root):
+    nice -n 19 .venv/bin/python -m benchmarks.optimize --model PATH [--questions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from qa_utils import bench, compress, distill
+from qa_utils.config import get_profile
+from qa_utils.data import load_squad, subset
+from qa_utils.features import build_train_features
+from qa_utils.io import atomic_write_table
+from qa_utils.model import load_qa_model, load_tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="fine-tuned model folder (the teacher)")
+    parser.add_argument("--profile", default="quick", help="window, batch and training settings")
+    parser.add_argument("--questions", type=int, default=1000, help="dev questions")
+    parser.add_argument("--requests", type=int, default=200, help="batch-1 requests per variant")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sparsities", default="0.3,0.5,0.7,0.9")
+    parser.add_argument("--head-fractions", default="0.25,0.5")
+    parser.add_argument("--distill-questions", type=int, default=2000, help="0 skips distillation")
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "optimize"))
+    return parser.parse_args(argv)
+
+
+def students(args, teacher, tokenizer, profile, out: Path) -> list[bench.Variant]:
+    """Train the same 3-layer student twice on the same data: with and without the teacher."""
+    if args.distill_questions <= 0:
+        return []
+    train = subset(load_squad(split="train"), args.distill_questions, args.seed + 1)
+    features = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
+    trained = {}
+    for name, guide in (("student distilled", teacher), ("student gold only", None)):
+        model, seconds = distill.train_student(
+            distill.make_student(teacher),
+            features,
+            tokenizer,
+            profile,
+            out / "students",
+            teacher=guide,
+            temperature=args.temperature,
+            alpha=args.alpha,
+        )
+        print(f"{name}: trained in {seconds:.0f} s on {len(features)} windows")
+        trained[name] = bench.torch_variant(name, model)
+    return list(trained.values())
+
+
+def main_variants(args, model, out: Path) -> list[bench.Variant]:
+    """fp32 PyTorch (the baseline), int8 PyTorch, ONNX Runtime fp32 and int8."""
+    onnx = compress.export_onnx(model, out / "onnx" / "model.onnx")
+    int8 = compress.quantize_onnx_int8(onnx, out / "onnx" / "model.int8.onnx")
+    return [
+        bench.torch_variant("pytorch fp32", model),
+        bench.torch_variant("pytorch int8 dynamic", compress.quantize_int8(model)),
+        bench.onnx_variant("onnxruntime fp32", onnx, model.config, args.threads),
+        bench.onnx_variant("onnxruntime int8 dynamic", int8, model.config, args.threads),
+    ]
+
+
+def acceptance(table: pd.DataFrame) -> list[str]:
+    """The issue's acceptance checks, as lines of PASS/FAIL with the measured numbers."""
+    row = table.set_index("variant")
+    fp32 = row.loc["pytorch fp32"]
+    checks = []
+    for name in ("pytorch int8 dynamic", "onnxruntime int8 dynamic"):
+        q8 = row.loc[name]
+        ratio = q8["linear_mb"] / fp32["linear_mb"]
+        checks += [
+            (f"{name}: batch-1 speedup >= 1.5", q8["batch1_speedup"] >= 1.5, q8["batch1_speedup"]),
+            (f"{name}: F1 drop <= 1.0", q8["f1_drop"] <= 1.0, q8["f1_drop"]),
+            (f"{name}: Linear bytes / fp32 <= 0.5", ratio <= 0.5, ratio),
+        ]
+    ort = row.loc[[v for v in row.index if v.startswith("onnxruntime")]]
+    best = ort.loc[ort["batch1_speedup"].idxmax()]
+    checks += [
+        (
+            f"best ORT ({best.name}): batch-1 speedup >= 2",
+            best["batch1_speedup"] >= 2,
+            best["batch1_speedup"],
+        ),
+        (f"best ORT ({best.name}): F1 drop <= 1.0", best["f1_drop"] <= 1.0, best["f1_drop"]),
+    ]
+    if {"student distilled", "student gold only"} <= set(row.index):
+        gain = row.loc["student distilled", "f1"] - row.loc["student gold only", "f1"]
+        checks.append(("distilled - gold-only student F1 >= 2", gain >= 2, gain))
+    return [f"{'PASS' if ok else 'FAIL'}  {name}: {value:.2f}" for name, ok, value in checks]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    profile = get_profile(args.profile, seed=args.seed)
+    tokenizer, model = load_tokenizer(args.model), load_qa_model(args.model).eval()
+    examples = subset(load_squad(), args.questions, args.seed)
+    workload = bench.make_workload(examples, tokenizer, profile, args.requests)
+    variants = main_variants(args, model, out) + students(args, model, tokenizer, profile, out)
+    table, _ = bench.benchmark(variants, workload, profile, args.requests, args.warmup)
+    meta = bench.bench_metadata(profile, len(examples), args.requests) | {"model": args.model}
+    bench.write_bench(table, out, meta, stem="optimize")
+    bench.plot_tradeoff(table).savefig(out / "optimize_tradeoff.png", dpi=120)
+    print(f"{meta['hardware']['cpu']}, {args.threads} threads, load {meta['load_average']}")
+    print(bench.results_markdown(table.drop(columns=["parameters"])))
+    print("\n".join(acceptance(table)))
+    train = subset(load_squad(split="train"), 128, args.seed + 2)
+    labelled = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
+    pruning = bench.pruning_curve(
+        model,
+        workload,
+        profile,
+        compress.labelled_batches(labelled, 16, 8),
+        [float(s) for s in args.sparsities.split(",") if s],
+        [float(f) for f in args.head_fractions.split(",") if f],
+    )
+    atomic_write_table(out / "pruning.csv", pruning)
+    print(pruning.round(3).to_markdown(index=False))
+    sparse = compress.sparse_matmul_timing([0.0, 0.5, 0.9, 0.99])
+    atomic_write_table(out / "sparse_matmul.csv", sparse)
+    print(sparse.round(3).to_markdown(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Knowledge distillation for span prediction: a shallower student learns the teacher's soft spans.
+
+Loss (Hinton et al. 2015, as in DistilBERT's SQuAD recipe): for start and end separately,
+alpha * KL(softmax(teacher / T) || softmax(student / T)) * T^2 + (1 - alpha) * cross-entropy
+against the gold token positions. The T^2 keeps the soft term's gradients on the same scale
+as the hard term's whatever the temperature.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from torch import nn
+from transformers import DataCollatorWithPadding, PreTrainedModel, Trainer
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from transformers.trainer_utils import SaveStrategy
+
+from qa_utils.config import Profile
+from qa_utils.seed import set_seed
+from qa_utils.train import training_arguments
+
+MASKED_LOGIT = -1e4
+
+
+def make_student(teacher: PreTrainedModel, layers: list[int] | None = None) -> PreTrainedModel:
+    """A copy of the teacher that keeps only some encoder layers (default: every other one).
+
+    Args:
+        teacher: a BERT-family span-prediction model (left unchanged).
+        layers: indices of the teacher layers to keep, in order; default 0, 2, 4, ...
+    """
+    student = copy.deepcopy(teacher)
+    encoder = student.base_model.encoder
+    n_layers = len(encoder.layer)
+    keep = list(range(0, n_layers, 2)) if layers is None else list(layers)
+    if not keep or any(not 0 <= i < n_layers for i in keep):
+        raise ValueError(f"layers {keep} must be indices of the teacher's {n_layers} layers")
+    encoder.layer = nn.ModuleList(encoder.layer[i] for i in keep)
+    student.config.num_hidden_layers = len(keep)
+    return student
+
+
+def soft_cross_entropy(
+    student: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """KL(teacher || student) over positions at temperature T, times T^2, averaged over rows."""
+    log_student = F.log_softmax(student / temperature, dim=-1)
+    log_teacher = F.log_softmax(teacher / temperature, dim=-1)
+    kl = F.kl_div(log_student, log_teacher, log_target=True, reduction="batchmean")
+    return kl * temperature**2
+
+
+def gold_loss(student: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of the gold start and end tokens, padding masked out, averaged."""
+    mask = batch["attention_mask"] == 0
+    losses = [
+        F.cross_entropy(getattr(student, side).masked_fill(mask, MASKED_LOGIT), batch[gold])
+        for side, gold in (("start_logits", "start_positions"), ("end_logits", "end_positions"))
+    ]
+    return (losses[0] + losses[1]) / 2
+
+
+def distillation_loss(
+    student: Any, teacher: Any, batch: dict[str, torch.Tensor], temperature: float, alpha: float
+) -> torch.Tensor:
+    """alpha * soft loss (T^2-scaled KL to the teacher) + (1 - alpha) * `gold_loss`."""
+    mask = batch["attention_mask"] == 0
+    soft = [
+        soft_cross_entropy(
+            getattr(student, side).masked_fill(mask, MASKED_LOGIT),
+            getattr(teacher, side).masked_fill(mask, MASKED_LOGIT),
+            temperature,
+        )
+        for side in ("start_logits", "end_logits")
+    ]
+    return alpha * (soft[0] + soft[1]) / 2 + (1 - alpha) * gold_loss(student, batch)
+
+
+class DistillationTrainer(Trainer):
+    """A Trainer whose loss mixes the teacher's softened spans with the gold labels.
+
+    With `teacher=None` it trains on the gold labels alone (`gold_loss`, the same hard term),
+    so the baseline student goes through exactly the same loop, data order and budget.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        teacher: PreTrainedModel | None = None,
+        temperature: float = 2.0,
+        alpha: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher.to(self.args.device).eval() if teacher is not None else None
+        self.temperature = temperature
+        self.alpha = alpha
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        """Distillation loss with a teacher, the gold-label loss without one."""
+        features = {k: v for k, v in inputs.items() if not k.endswith("_positions")}
+        outputs = model(**features)
+        if self.teacher is None:
+            loss = gold_loss(outputs, inputs)
+        else:
+            with torch.no_grad():
+                teacher_out = self.teacher(**features)
+            loss = distillation_loss(outputs, teacher_out, inputs, self.temperature, self.alpha)
+        return (loss, outputs) if return_outputs else loss
+
+
+def train_student(
+    student: PreTrainedModel,
+    features: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    profile: Profile,
+    output_dir: str | Path,
+    teacher: PreTrainedModel | None = None,
+    temperature: float = 2.0,
+    alpha: float = 0.5,
+    max_steps: int = -1,
+) -> tuple[PreTrainedModel, float]:
+    """Train a student in place with `qa_utils.train`'s settings; no checkpoints are written.
+
+    Returns:
+        The trained student and the training wall time in seconds.
+    """
+    set_seed(profile.seed)
+    args = training_arguments(profile, Path(output_dir))
+    args.save_strategy = SaveStrategy.NO
+    args.max_steps = max_steps
+    args.disable_tqdm = True
+    trainer = DistillationTrainer(
+        model=student,
+        args=args,
+        train_dataset=features,
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+        teacher=teacher,
+        temperature=temperature,
+        alpha=alpha,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    return student.eval(), time.perf_counter() - started
+
+
+def compare_students(
+    teacher: PreTrainedModel,
+    features: Dataset,
+    tokenizer: PreTrainedTokenizerBase,
+    profile: Profile,
+    output_dir: str | Path,
+    temperature: float = 2.0,
+    alpha: float = 0.5,
+    max_steps: int = -1,
+) -> dict[str, tuple[PreTrainedModel, float]]:
+    """Train the same student twice, same data and budget: with the teacher and without it.
+
+    Returns:
+        {"student distilled": (model, seconds), "student gold only": (model, seconds)}.
+    """
+    runs = {"student distilled": teacher, "student gold only": None}
+    return {
+        name: train_student(
+            make_student(teacher),
+            features,
+            tokenizer,
+            profile,
+            output_dir,
+            guide,
+            temperature,
+            alpha,
+            max_steps,
+        )
+        for name, guide in runs.items()
+    }

@@ -1,0 +1,198 @@
+"""Compression: int8 quantization, ONNX Runtime, magnitude and head pruning, distillation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertForQuestionAnswering
+
+from qa_utils import compress, distill
+from qa_utils.config import get_profile
+from qa_utils.data import load_squad
+from qa_utils.features import build_train_features
+from qa_utils.model import load_tokenizer
+
+VOCAB = 30522  # the embedded tokenizer's vocabulary
+
+
+def tiny_model(seed: int = 0) -> BertForQuestionAnswering:
+    """A 2-layer, 4-head BERT small enough to build in milliseconds."""
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=256,
+        max_position_embeddings=128,
+    )
+    return BertForQuestionAnswering(config).eval()
+
+
+def inputs(batch: int = 2, length: int = 24) -> dict[str, torch.Tensor]:
+    ids = torch.randint(1000, 2000, (batch, length), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[1, length // 2 :] = 0  # one padded row, so masking is exercised
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+
+
+@pytest.fixture(scope="module")
+def model() -> BertForQuestionAnswering:
+    return tiny_model()
+
+
+@pytest.fixture(scope="module")
+def train_features():
+    examples = load_squad("tests/fixtures/mini_squad.json")
+    return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)
+
+
+def logits(model, batch) -> np.ndarray:
+    with torch.inference_mode():
+        return model(**batch).start_logits.numpy()
+
+
+def test_parameter_counts_match_torch_and_survive_quantization(model):
+    total, nonzero = compress.count_parameters(model)
+    assert total == sum(p.numel() for p in model.parameters())
+    assert nonzero <= total
+    assert compress.count_parameters(compress.quantize_int8(model))[0] == total
+
+
+def test_int8_linear_weights_take_under_half_the_bytes_and_stay_close(model):
+    quantized = compress.quantize_int8(model)
+    assert compress.linear_bytes(quantized) < 0.5 * compress.linear_bytes(model)
+    assert np.abs(logits(quantized, inputs()) - logits(model, inputs())).max() < 0.1
+    assert isinstance(model.bert.encoder.layer[0].output.dense, torch.nn.Linear)  # input untouched
+
+
+def test_onnx_fp32_matches_torch_and_int8_is_smaller(model, tmp_path):
+    fp32 = compress.export_onnx(model, tmp_path / "model.onnx")
+    int8 = compress.quantize_onnx_int8(fp32, tmp_path / "model.int8.onnx")
+    batch = inputs(batch=3, length=40)  # other shape than the export example: dynamic axes
+    session = compress.OrtQAModel(fp32, model.config, threads=1)
+    np.testing.assert_allclose(logits(session, batch), logits(model, batch), atol=1e-4)
+    assert compress.onnx_linear_bytes(int8) < 0.5 * compress.onnx_linear_bytes(fp32)
+    assert (
+        np.abs(logits(compress.OrtQAModel(int8, model.config), batch) - logits(model, batch)).max()
+        < 0.2
+    )
+    assert compress.onnx_parameters(fp32)[0] == pytest.approx(
+        compress.count_parameters(model)[0], rel=0.01
+    )
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9])
+def test_magnitude_pruning_reaches_the_sparsity_on_a_copy(model, sparsity):
+    pruned = compress.magnitude_prune(model, sparsity)
+    assert compress.weight_sparsity(pruned) == pytest.approx(sparsity, abs=1e-3)
+    assert compress.weight_sparsity(model) == 0.0
+    assert not any("mask" in name for name, _ in pruned.named_buffers())  # masks baked in
+
+
+def test_magnitude_pruning_rejects_a_full_sparsity(model):
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.0"):
+        compress.magnitude_prune(model, 1.0)
+
+
+def test_sparse_timing_table_has_dense_and_csr_columns():
+    table = compress.sparse_matmul_timing([0.0, 0.9], size=32, tokens=8, repeats=2)
+    assert list(table.columns) == ["sparsity", "dense_ms", "sparse_csr_ms"]
+    assert (table[["dense_ms", "sparse_csr_ms"]] > 0).all().all()
+
+
+def test_pruning_a_head_equals_gating_it_to_zero(model):
+    gates = torch.ones(2, 4)
+    gates[0, 1] = gates[1, 3] = 0.0
+    blocks = compress.attention_blocks(model)
+    hooks = [
+        b.self.register_forward_hook(compress._gate_hook(gates, i)) for i, b in enumerate(blocks)
+    ]
+    try:
+        gated = logits(model, inputs())
+    finally:
+        for hook in hooks:
+            hook.remove()
+    pruned = compress.prune_heads(model, {0: [1], 1: [3]})
+    np.testing.assert_allclose(logits(pruned, inputs()), gated, atol=1e-5)
+    assert compress.count_parameters(pruned)[0] < compress.count_parameters(model)[0]
+
+
+def test_pruning_every_head_of_a_layer_is_refused(model):
+    with pytest.raises(ValueError, match=r"layer 0: cannot prune every head"):
+        compress.prune_heads(model, {0: [0, 1, 2, 3]})
+
+
+def test_heads_to_prune_takes_the_least_important_and_keeps_one_per_layer():
+    importance = np.array([[0.1, 0.2, 0.9, 0.8], [0.05, 0.06, 0.07, 0.08]])
+    assert compress.heads_to_prune(importance, 0.25) == {1: [0, 1]}
+    chosen = compress.heads_to_prune(importance, 1.0)
+    assert all(len(heads) == 3 for heads in chosen.values())
+
+
+def test_head_importance_is_per_layer_normalised(model, train_features):
+    batches = compress.labelled_batches(train_features, batch_size=4, max_batches=1)
+    assert batches[0]["input_ids"].shape[0] == 4
+    importance = compress.head_importance(model, batches)
+    assert importance.shape == (2, 4)
+    np.testing.assert_allclose(np.linalg.norm(importance, axis=1), 1.0, rtol=1e-5)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_student_keeps_every_other_layer(model):
+    student = distill.make_student(model)
+    assert student.config.num_hidden_layers == 1
+    assert len(model.bert.encoder.layer) == 2
+    torch.testing.assert_close(
+        student.bert.encoder.layer[0].output.dense.weight,
+        model.bert.encoder.layer[0].output.dense.weight,
+    )
+
+
+def test_student_rejects_layers_the_teacher_lacks(model):
+    with pytest.raises(ValueError, match=r"layers \[5\] must be indices of the teacher's 2"):
+        distill.make_student(model, [5])
+
+
+def test_soft_loss_is_zero_for_equal_logits_and_scales_with_t_squared():
+    a, b = torch.randn(3, 10), torch.randn(3, 10)
+    assert float(distill.soft_cross_entropy(a, a, 2.0)) == pytest.approx(0.0, abs=1e-6)
+    hot = distill.soft_cross_entropy(a * 4, b * 4, 4.0)
+    assert float(hot) == pytest.approx(16 * float(distill.soft_cross_entropy(a, b, 1.0)), rel=1e-4)
+
+
+def test_gold_loss_equals_the_model_loss_without_padding_and_alpha_zero_is_gold(model):
+    batch = inputs() | {
+        "start_positions": torch.tensor([1, 2]),
+        "end_positions": torch.tensor([3, 4]),
+    }
+    batch["attention_mask"] = torch.ones_like(batch["input_ids"])
+    with torch.no_grad():
+        out = model(**batch)
+        gold = distill.gold_loss(out, batch)
+        mixed = distill.distillation_loss(out, out, batch, temperature=2.0, alpha=0.0)
+    assert float(gold) == pytest.approx(float(out.loss), rel=1e-5)
+    assert float(mixed) == pytest.approx(float(gold), rel=1e-6)
+
+
+def test_distillation_trains_a_student_with_the_trainer(model, train_features, tmp_path):
+    profile = get_profile("smoke", batch_size=4)
+    student = distill.make_student(model)
+    before = student.qa_outputs.weight.detach().clone()
+    trained, seconds = distill.train_student(
+        student,
+        train_features,
+        load_tokenizer("embedded"),
+        profile,
+        tmp_path,
+        teacher=model,
+        temperature=2.0,
+        alpha=0.5,
+        max_steps=2,
+    )
+    assert seconds > 0
+    assert not torch.equal(before, trained.qa_outputs.weight)
+    assert not (tmp_path / "checkpoints").exists() or not any(
+        (tmp_path / "checkpoints").glob("checkpoint-*")
+    )

@@ -16,7 +16,6 @@ import pandas as pd
 import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from qa_utils.config import Profile, profile_dict
 from qa_utils.features import build_train_features
@@ -67,6 +66,23 @@ def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
     )
 
 
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint that was written to the end, or None.
+
+    Trainer does not write checkpoints atomically: a run killed while saving leaves a folder
+    whose trainer_state.json is empty or missing, and resuming from it would fail.
+    """
+    steps = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    for checkpoint in reversed(steps):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (checkpoint / "model.safetensors").is_file():
+            return str(checkpoint)
+    return None
+
+
 def save_history(trainer: Trainer, path: Path) -> pd.DataFrame:
     """Write the loss / learning-rate log of a training run as CSV."""
     rows = [r for r in trainer.state.log_history if "loss" in r or "train_runtime" in r]
@@ -102,11 +118,7 @@ def train(
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
     )
-    last = (
-        get_last_checkpoint(str(output_dir / CHECKPOINTS))
-        if resume and (output_dir / CHECKPOINTS).is_dir()
-        else None
-    )
+    last = last_complete_checkpoint(output_dir / CHECKPOINTS) if resume else None
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started

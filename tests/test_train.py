@@ -15,7 +15,7 @@ import pytest
 from qa_utils.config import get_profile
 from qa_utils.data import load_squad
 from qa_utils.evaluate import evaluate
-from qa_utils.train import HISTORY, RUN_CONFIG, train
+from qa_utils.train import HISTORY, RUN_CONFIG, last_complete_checkpoint, train
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_squad.json"
 SMALL = {"max_length": 128, "doc_stride": 32, "batch_size": 8, "save_steps": 2}
@@ -84,6 +84,17 @@ def _train_command(output: Path) -> list[str]:
     ]
 
 
+def test_half_written_checkpoints_are_skipped(tmp_path):
+    complete = tmp_path / "checkpoint-2"
+    complete.mkdir()
+    (complete / "trainer_state.json").write_text("{}")
+    (complete / "model.safetensors").write_bytes(b"x")
+    (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("")  # killed while saving
+    assert last_complete_checkpoint(tmp_path) == str(complete)
+    assert last_complete_checkpoint(tmp_path / "none") is None
+
+
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     output = tmp_path / "model"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -91,7 +102,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
         _train_command(output), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 300
-    while not list(output.glob("checkpoints/checkpoint-*/trainer_state.json")):
+    while last_complete_checkpoint(output / "checkpoints") is None:
         assert process.poll() is None, "training ended before its first checkpoint"
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -111,9 +122,8 @@ def test_same_entry_point_runs_under_torchrun(tmp_path):
         str(torchrun),
         "--nproc_per_node=2",
         "--master_port=29517",
-        "-m",
-        "qa_utils",
-        *_train_command(tmp_path / "model")[2:],
+        "--no-python",
+        *_train_command(tmp_path / "model"),
     ]
     done = subprocess.run(
         command,

@@ -28,9 +28,9 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def record_summary(run_dir: str | Path, notebook: str, values: dict[str, Any]) -> Path:
+def record_summary(run_dir: str | Path, notebook: str, values: dict[str, Any]) -> None:
     """Called by a notebook to leave its key numbers for the run's summary."""
-    return atomic_write_json(Path(run_dir) / SUMMARIES / f"{notebook}.json", values)
+    atomic_write_json(Path(run_dir) / SUMMARIES / f"{notebook}.json", values)
 
 
 def collect_summary(run_dir: Path) -> dict[str, dict[str, Any]]:

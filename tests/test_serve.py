@@ -1,0 +1,234 @@
+"""Tests of qa_utils.serve with a real HTTP client on 127.0.0.1 (uvicorn in a thread/process)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from qa_utils import serve
+from qa_utils.online import ReplayConfig, replay, stream_summary
+from qa_utils.serve import ServiceLimits, create_app, serve_in_thread
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE_MODULE = """
+from dataclasses import dataclass
+
+@dataclass
+class Found:
+    text: str
+    start: int
+    end: int
+    score: float
+
+class FirstWord:
+    def answer(self, question, context):
+        word = context.split()[0]
+        return Found(word, 0, len(word), 0.5)
+"""
+
+
+@dataclass
+class Found:
+    """An answer as the protocol wants it."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class FirstWord:
+    """Answers with the first word of the context, after a short pause."""
+
+    def __init__(self, pause_s: float = 0.002) -> None:
+        self.pause_s = pause_s
+
+    def answer(self, question: str, context: str) -> Found:
+        time.sleep(self.pause_s)
+        word = context.split()[0]
+        return Found(word, 0, len(word), 0.5)
+
+
+class Blocking:
+    """Holds every call until `release` is set, to fill the service up on purpose."""
+
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def answer(self, question: str, context: str) -> Found:
+        self.started.set()
+        self.release.wait(20)
+        return Found("x", 0, 1, 1.0)
+
+
+class Broken:
+    """Fails on every call."""
+
+    def answer(self, question: str, context: str) -> Found:
+        raise RuntimeError("boom")
+
+
+BODY = {"question": "Where is Velmora?", "context": "Velmora is on the Grell Sea."}
+
+
+@pytest.fixture(scope="module")
+def url():
+    """A service answering with FirstWord, small input limits, a queue of 200."""
+    limits = ServiceLimits(max_question_chars=50, max_context_chars=200, max_queue=200)
+    with serve_in_thread(create_app(FirstWord, limits, "first-word")) as address:
+        yield address
+
+
+def test_answer_returns_span_score_and_latency(url):
+    body = httpx.post(f"{url}/answer", json=BODY).json()
+    assert body["answer"] == "Velmora" and (body["start"], body["end"]) == (0, 7)
+    assert body["score"] == 0.5 and body["latency_ms"] >= body["model_ms"] > 0
+
+
+def test_health(url):
+    assert httpx.get(f"{url}/health").json() == {
+        "status": "ok",
+        "model": "first-word",
+        "in_flight": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({}, 422, "question: Field required; context: Field required"),
+        ({"question": "Who?"}, 422, "context: Field required"),
+        ({**BODY, "question": ""}, 422, "question: must not be empty or only whitespace"),
+        ({**BODY, "context": " \n"}, 422, "context: must not be empty or only whitespace"),
+        ({**BODY, "question": 7}, 422, "question: Input should be a valid string"),
+        ({**BODY, "context": "x" * 201}, 413, "context has 201 characters; the limit is 200"),
+        ({**BODY, "question": "q" * 51}, 413, "question has 51 characters; the limit is 50"),
+    ],
+)
+def test_malformed_requests_get_4xx_with_a_readable_detail(url, body, status, detail):
+    response = httpx.post(f"{url}/answer", json=body)
+    assert response.status_code == status
+    assert response.json()["detail"] == detail
+
+
+def test_invalid_json_and_oversized_bodies_are_refused(url):
+    headers = {"content-type": "application/json"}
+    response = httpx.post(f"{url}/answer", content=b"{not json", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body: invalid JSON")
+    response = httpx.post(f"{url}/answer", content=b" " * 5000, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "request body of 5000 bytes is over the limit of 2024 bytes"
+    )
+
+
+def test_hundred_concurrent_requests_all_succeed_and_p95_is_reported(url):
+    stream = pd.DataFrame(
+        {"seq": range(100), "id": [f"q{i}" for i in range(100)], **{k: [v] * 100 for k, v in
+         BODY.items()}}
+    )  # fmt: skip
+    log = replay(url, stream, ReplayConfig(rate=0, concurrency=100, max_requests=100))
+    assert len(log) == 100 and (log["status"] == 200).all(), log["error"].unique()
+    assert (log["prediction"] == "Velmora").all()
+    summary = stream_summary(log.assign(em=100.0, f1=100.0))
+    assert 0 < summary["latency_p50_ms"] <= summary["latency_p95_ms"]
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'qa_requests_total{endpoint="/answer",status="200"}' in metrics
+    assert "qa_request_latency_seconds_bucket" in metrics and "qa_in_flight_requests 0.0" in metrics
+
+
+def test_metrics_are_prometheus_text_and_per_app(url):
+    response = httpx.get(f"{url}/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE qa_model_latency_seconds histogram" in response.text
+    other = create_app(FirstWord)  # a second app in the same process has its own registry
+    assert other.state.metrics.registry is not None
+
+
+def test_requests_beyond_the_bound_get_503_at_once():
+    blocking = Blocking()
+    app = create_app(lambda: blocking, ServiceLimits(max_concurrency=1, max_queue=0))
+    with serve_in_thread(app) as address, httpx.Client(timeout=30) as client:
+        first = threading.Thread(
+            target=client.post, args=(f"{address}/answer",), kwargs={"json": BODY}
+        )
+        first.start()
+        assert blocking.started.wait(20)
+        busy = client.post(f"{address}/answer", json=BODY)
+        blocking.release.set()
+        first.join(20)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert busy.json()["detail"].startswith("service busy: 1 requests in flight (limit 1)")
+        assert "qa_rejected_total 1.0" in client.get(f"{address}/metrics").text
+
+
+def test_model_errors_become_500_with_the_reason():
+    with serve_in_thread(create_app(Broken)) as address:
+        response = httpx.post(f"{address}/answer", json=BODY)
+    assert response.status_code == 500
+    assert response.json()["detail"] == "model failed: RuntimeError: boom"
+
+
+def test_shutdown_lets_the_request_in_flight_finish_and_closes_the_pool():
+    blocking = Blocking()
+    app = create_app(lambda: blocking)
+    results = []
+    with serve_in_thread(app) as address:
+        request = threading.Thread(
+            target=lambda: results.append(httpx.post(f"{address}/answer", json=BODY, timeout=30))
+        )
+        request.start()
+        assert blocking.started.wait(20)
+        threading.Timer(0.5, blocking.release.set).start()
+    request.join(20)
+    assert results and results[0].status_code == 200
+    assert app.state.executor._shutdown  # the lifespan closed the model thread pool
+
+
+def test_bad_limits_and_bad_model_are_refused(capsys):
+    with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
+        create_app(FirstWord, ServiceLimits(max_concurrency=0))
+    assert serve.main(["--model", "no/such/folder"]) == 2
+    assert "model folder no/such/folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_command_line_service_stops_cleanly_on_a_signal(tmp_path, signum):
+    (tmp_path / "fake_answerers.py").write_text(FAKE_MODULE)
+    port = serve.free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    command = [sys.executable, "-m", "qa_utils.serve", "--model", "fake_answerers:FirstWord"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        serve.wait_until_healthy(f"http://127.0.0.1:{port}", 120, process)
+        answer = httpx.post(f"http://127.0.0.1:{port}/answer", json=BODY).json()["answer"]
+        process.send_signal(signum)
+        _, log = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert answer == "Velmora" and process.returncode == 0, log
+    assert "model thread pool closed" in log and "Application shutdown complete" in log
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_real_qa_model_fits_the_protocol():
+    from qa_utils.predict import QAModel
+
+    model = QAModel.load("embedded", max_length=128, doc_stride=32)
+    with serve_in_thread(create_app(lambda: model, model_name="embedded"), 120) as address:
+        body = httpx.post(f"{address}/answer", json=BODY, timeout=60).json()
+    assert body["answer"] == BODY["context"][body["start"] : body["end"]]
+    assert 0.0 <= body["score"] <= 1.0

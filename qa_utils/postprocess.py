@@ -306,10 +306,11 @@ def _chosen_spans(
     """
     scores, start_tokens, end_tokens = candidates
     window, rank = np.divmod(np.maximum(chosen, 0), scores.shape[1])
-    # Row-major running count of context tokens = each context token's row in offsets.spans.
-    span_row = np.cumsum(offsets.is_context, dtype=np.int32).reshape(offsets.is_context.shape) - 1
-    starts = offsets.spans[span_row[window, start_tokens[window, rank]], 0]
-    ends = offsets.spans[span_row[window, end_tokens[window, rank]], 1]
+    # The row-major running count of context tokens, minus one, is each context token's row
+    # in offsets.spans.
+    count = np.cumsum(offsets.is_context, dtype=np.int32).reshape(offsets.is_context.shape)
+    starts = offsets.spans[count[window, start_tokens[window, rank]] - 1, 0]
+    ends = offsets.spans[count[window, end_tokens[window, rank]] - 1, 1]
     return np.stack([starts, ends], axis=-1), np.where(chosen >= 0, scores[window, rank], -np.inf)
 
 

@@ -16,9 +16,8 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from qa_utils.features import prepare_eval_features
 from qa_utils.model import load_qa_model, load_tokenizer
-from qa_utils.postprocess import postprocess_predictions
+from qa_utils.postprocess import PAD_LOGIT, postprocess_predictions
 
-PAD_LOGIT = -1e4
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

@@ -12,8 +12,7 @@ from qa_utils.data import load_squad
 from qa_utils.features import build_eval_features, build_train_features, truncate_questions
 from qa_utils.metrics import score_predictions
 from qa_utils.model import load_tokenizer
-from qa_utils.postprocess import postprocess_predictions
-from qa_utils.predict import PAD_LOGIT
+from qa_utils.postprocess import PAD_LOGIT, postprocess_predictions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

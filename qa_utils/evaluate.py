@@ -5,7 +5,6 @@ examples -> features -> logits -> predictions -> per-example records -> metrics
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,8 +88,3 @@ def write_results(out_dir: str | Path, predictions: dict, records: Any, metrics:
     atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
     atomic_write_table(out / RECORDS, records)
     atomic_write_json(out / METRICS, metrics)
-
-
-def prediction_dict(prediction: Any) -> dict[str, Any]:
-    """A Prediction as plain JSON-ready data."""
-    return dataclasses.asdict(prediction)

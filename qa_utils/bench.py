@@ -208,7 +208,8 @@ def benchmark(
             {
                 "variant": variant.name,
                 **percentiles_ms(latencies[variant.name]),
-                "batch1_qps": len(latencies[variant.name]) / sum(latencies[variant.name]),
+                # From the median request: one load spike on a shared machine moves a mean.
+                "batch1_qps": 1.0 / float(np.median(latencies[variant.name])),
                 **run,
                 **static,
             }
@@ -263,6 +264,19 @@ def write_bench(
         "md": atomic_write_text(out / f"{stem}.md", results_markdown(table) + "\n"),
         "meta": atomic_write_json(out / f"{stem}_meta.json", metadata),
     }
+
+
+def reference_results(
+    stem: str = "optimize", folder: str | Path | None = None
+) -> pd.DataFrame | None:
+    """The committed table of a reference benchmark run (`benchmarks/reference/<stem>.csv`).
+
+    Returns None when there is none (for example in a trimmed copy of the project).
+    """
+    from qa_utils.runs import project_root
+
+    path = Path(folder or project_root() / "benchmarks" / "reference") / f"{stem}.csv"
+    return pd.read_csv(path) if path.is_file() else None
 
 
 def plot_tradeoff(table: pd.DataFrame, title: str = "Accuracy against batch-1 latency") -> Figure:

@@ -4,19 +4,23 @@ Every function returns a new model and leaves its input alone, so one run can co
 variants side by side. Anything returned here works with `qa_utils.predict.predict_logits`.
 
 Quantization path: ONNX Runtime's dynamic int8 quantization is the maintained one and the
-fastest on CPUs without AMX. PyTorch's `quantize_dynamic` (fbgemm kernels) is kept as the
-eager-PyTorch reference; it still works on torch 2.13 but warns that quantized tensors are
-deprecated. torchao's int8 dynamic quantization was measured too: without `torch.compile` its
-eager kernels ran slower than fp32 here, and compiling costs minutes on two cores.
+fastest on CPUs without AMX, once `optimize_onnx` has fused the graph. Quantizing every Linear
+layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from a few feed-forward
+layers whose inputs have outliers; `int8_sensitivity` finds them on calibration windows and
+`most_sensitive` keeps them in fp32 within a weight budget. PyTorch's `quantize_dynamic`
+(fbgemm kernels) is kept as the eager-PyTorch reference; it still works on torch 2.13 but
+warns that quantized tensors are deprecated. torchao's int8 dynamic quantization was measured
+too: without `torch.compile` its eager kernels ran slower than fp32 here, and compiling costs
+minutes on two cores.
 """
 
 from __future__ import annotations
 
 import copy
 import io
-import logging
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,8 @@ from torch import nn
 from torch.nn.utils import prune
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
+from qa_utils.postprocess import PAD_LOGIT
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_OUTPUTS = ("start_logits", "end_logits")
@@ -72,20 +78,97 @@ def linear_bytes(model: nn.Module) -> int:
     return sum(serialized_bytes(m) for m in model.modules() if is_linear(m))
 
 
-def quantize_int8(model: nn.Module) -> nn.Module:
-    """A copy with every Linear layer dynamically quantized to int8 (PyTorch eager, fbgemm).
+def quantize_int8(model: nn.Module, keep_fp32: Sequence[str] = ()) -> nn.Module:
+    """A copy with its Linear layers dynamically quantized to int8 (PyTorch eager, fbgemm).
 
     Weights get one scale per output channel: with one scale per tensor the fine-tuned MiniLM
     lost about 6 F1 points, per channel about 3. fbgemm also quantizes activations to 7 bits
     (`reduce_range`), one reason ONNX Runtime's int8 (8-bit activations) loses less.
+
+    Args:
+        model: the model to quantize (left unchanged).
+        keep_fp32: names of Linear modules to leave in fp32 (see `int8_sensitivity`).
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     quantized = copy.deepcopy(model).eval()
+    spec = {name: per_channel_dynamic_qconfig for name in linear_names(model, keep_fp32)}
     with warnings.catch_warnings():
         # torch >= 2.10 deprecates quantized tensors in favour of torchao; see the module docstring.
         warnings.simplefilter("ignore")
-        return quantize_dynamic(quantized, {nn.Linear: per_channel_dynamic_qconfig})
+        return quantize_dynamic(quantized, spec)
+
+
+def linear_names(model: nn.Module, exclude: Sequence[str] = ()) -> list[str]:
+    """Names of the float Linear modules of `model`, minus `exclude` (unknown names rejected)."""
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    unknown = set(exclude) - set(names)
+    if unknown:
+        raise ValueError(f"not Linear modules of this model: {sorted(unknown)}")
+    return [n for n in names if n not in set(exclude)]
+
+
+def span_divergence(
+    reference: QuestionAnsweringModelOutput,
+    other: QuestionAnsweringModelOutput,
+    mask: torch.Tensor,
+) -> float:
+    """Mean KL divergence of `other`'s start and end distributions from `reference`'s.
+
+    Args:
+        reference: fp32 outputs.
+        other: outputs of the modified model on the same inputs.
+        mask: the batch's attention mask; padding positions take no part.
+    """
+    pairs = ((reference.start_logits, other.start_logits), (reference.end_logits, other.end_logits))
+    total = 0.0
+    for ref, new in pairs:
+        log_ref = ref.float().masked_fill(mask == 0, PAD_LOGIT).log_softmax(-1)
+        log_new = new.float().masked_fill(mask == 0, PAD_LOGIT).log_softmax(-1)
+        total += float((log_ref.exp() * (log_ref - log_new)).sum(-1).mean()) / 2
+    return max(total, 0.0)  # float rounding can leave a tiny negative number
+
+
+def int8_sensitivity(model: nn.Module, batch: dict[str, torch.Tensor]) -> pd.Series:
+    """How much quantizing each Linear layer alone moves the span distributions.
+
+    Each Linear is quantized on its own (`quantize_int8` keeping all others fp32) and the
+    start/end distributions on `batch` are compared with fp32 (`span_divergence`). Use
+    calibration windows from the training set, never the questions you will score.
+
+    Returns:
+        KL divergence per Linear module name, largest (most sensitive) first.
+    """
+    names = linear_names(model)
+    inputs = {k: v for k, v in batch.items() if k in ONNX_INPUTS}
+    with torch.inference_mode():
+        reference = model.eval()(**inputs)
+        scores = {
+            name: span_divergence(
+                reference,
+                quantize_int8(model, [n for n in names if n != name])(**inputs),
+                inputs["attention_mask"],
+            )
+            for name in names
+        }
+    return pd.Series(scores, name="kl_divergence").sort_values(ascending=False)
+
+
+def most_sensitive(sensitivity: pd.Series, model: nn.Module, max_fp32_share: float) -> list[str]:
+    """The most sensitive Linear layers that fit in `max_fp32_share` of the Linear weights.
+
+    Walks `sensitivity` from the top, keeping layers while the fp32 ones hold at most
+    `max_fp32_share` of all Linear weights (so int8 still shrinks them as promised).
+    """
+    sizes = {n: m.weight.numel() for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+    budget = max_fp32_share * sum(sizes.values())
+    chosen: list[str] = []
+    for name in sensitivity.index:
+        if sizes[name] > budget:
+            break
+        budget -= sizes[name]
+        chosen.append(name)
+    return chosen
 
 
 def has_amx() -> bool:
@@ -96,58 +179,160 @@ def has_amx() -> bool:
         return False
 
 
-def export_onnx(model: PreTrainedModel, path: str | Path, opset: int = 18) -> Path:
+def export_onnx(model: PreTrainedModel, path: str | Path, opset: int = 17) -> Path:
     """Export a span-prediction model to ONNX with dynamic batch and sequence axes.
 
-    Uses the torch.export-based exporter (the default since torch 2.9): the legacy TorchScript
-    exporter traces the attention-mask branches as constants and warns that results may be wrong.
+    Exports a copy that uses eager attention with the TorchScript exporter. That graph is the
+    one ONNX Runtime's transformer optimizer (`optimize_onnx`) knows how to fuse into its
+    Attention kernels, which is where ONNX Runtime's speed on CPU comes from; the graph of the
+    torch.export-based exporter (the default since torch 2.9) is left unfused. The test suite
+    checks the exported logits against PyTorch's on padded batches of other shapes.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    batch = torch.export.Dim("batch")
-    seq = torch.export.Dim("seq", max=model.config.max_position_embeddings)
+    eager = copy.deepcopy(model).eval()
+    eager.set_attn_implementation("eager")
     names = [n for n in ONNX_INPUTS if n != "token_type_ids" or model.config.type_vocab_size > 0]
-    # One tensor per input: a tensor shared by all three is traced as one aliased input.
-    example = {n: torch.ones((2, 16), dtype=torch.long) for n in names}
-    onnx_log = logging.getLogger("torch.onnx")
-    level = onnx_log.level
-    onnx_log.setLevel(logging.ERROR)  # "torchvision is not installed" notices, irrelevant here
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model.eval(),
-                (),
-                str(path),
-                kwargs=example,
-                input_names=names,
-                output_names=list(ONNX_OUTPUTS),
-                opset_version=opset,
-                dynamic_shapes={n: {0: batch, 1: seq} for n in names},
-                dynamo=True,
-                verbose=False,
-                external_data=False,
-            )
-    finally:
-        onnx_log.setLevel(level)
+    example = tuple(torch.ones((2, 16), dtype=torch.long) for _ in names)
+    axes = {n: {0: "batch", 1: "sequence"} for n in (*names, *ONNX_OUTPUTS)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings and the legacy exporter's notice
+        torch.onnx.export(
+            _TupleOutputs(eager),
+            example,
+            str(path),
+            input_names=names,
+            output_names=list(ONNX_OUTPUTS),
+            opset_version=opset,
+            dynamic_axes=axes,
+            dynamo=False,
+        )
     return path
 
 
-def quantize_onnx_int8(source: str | Path, target: str | Path) -> Path:
+class _TupleOutputs(nn.Module):
+    """Wraps a span-prediction model so that it takes positional inputs and returns a tuple."""
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        names = [n for n in ONNX_INPUTS if n != "token_type_ids" or len(inputs) == 3]
+        out = self.model(**dict(zip(names, inputs, strict=True)))
+        return out.start_logits, out.end_logits
+
+
+def optimize_onnx(source: str | Path, target: str | Path, config: Any) -> Path:
+    """Fuse a BERT-style ONNX graph with ONNX Runtime's transformer optimizer.
+
+    Embeddings + LayerNorm, attention, bias + GELU and residual + LayerNorm each become one
+    kernel. Numerically the same model; the test suite compares the logits.
+    """
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+    )
+    fused.save_model_to_file(str(target))
+    return Path(target)
+
+
+def quantize_onnx_int8(
+    source: str | Path,
+    target: str | Path,
+    model: nn.Module | None = None,
+    keep_fp32: Sequence[str] = (),
+) -> Path:
     """Quantize an ONNX model's MatMul weights to int8 per channel; activations per call.
 
-    Only products with a constant weight are quantized (the attention products stay fp32).
+    Products with a constant weight are quantized, the fused query/key/value projection of
+    `optimize_onnx` included; the attention products themselves stay fp32.
+
+    Args:
+        source: the fp32 ONNX file.
+        target: where to write the int8 one.
+        model: the PyTorch model `source` was exported from; needed with `keep_fp32`.
+        keep_fp32: names of its Linear modules to leave in fp32 (see `int8_sensitivity`).
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if keep_fp32 and model is None:
+        raise ValueError("keep_fp32 names PyTorch modules: pass the model that was exported")
+    excluded = onnx_nodes_of(source, model, keep_fp32) if keep_fp32 else []
     quantize_dynamic(
         str(source),
         str(target),
         weight_type=QuantType.QInt8,
         per_channel=True,  # per tensor cost the fine-tuned MiniLM about 6 F1 points, this ~1
-        op_types_to_quantize=["MatMul", "Gemm"],
+        op_types_to_quantize=["MatMul", "Gemm", "Attention"],
+        nodes_to_exclude=excluded,
+        # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     return Path(target)
+
+
+def mixed_int8_onnx(
+    model: nn.Module,
+    source: str | Path,
+    target: str | Path,
+    calibration: dict[str, torch.Tensor],
+    max_fp32_share: float = 0.25,
+) -> tuple[Path, list[str]]:
+    """ONNX int8 with the layers most sensitive to quantization left in fp32.
+
+    Args:
+        model: the PyTorch model `source` was exported from.
+        source: its fp32 ONNX file (ideally fused by `optimize_onnx`).
+        target: where to write the int8 model.
+        calibration: a batch of training windows for `int8_sensitivity`.
+        max_fp32_share: at most this share of the Linear weights stays fp32; 0.25 keeps the
+            Linear weights under half their fp32 bytes (0.25 + 0.75 / 4 = 0.44).
+
+    Returns:
+        The int8 model's path and the Linear layers kept in fp32.
+    """
+    keep = most_sensitive(int8_sensitivity(model, calibration), model, max_fp32_share)
+    return quantize_onnx_int8(source, target, model, keep), keep
+
+
+def onnx_nodes_of(path: str | Path, model: nn.Module, names: Sequence[str]) -> list[str]:
+    """The ONNX MatMul/Gemm nodes that compute the given Linear modules of `model`.
+
+    The exporter renames weights (`val_60`), so nodes are matched by content: the node whose
+    constant weight equals the module's weight (transposed, as MatMul stores it).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {t.name: t for t in graph.initializer}
+    modules = dict(model.named_modules())
+    nodes = []
+    for name in names:
+        weight = modules[name].weight.detach().numpy()
+        found = [
+            node.name
+            for node in graph.node
+            if node.op_type in ("MatMul", "Gemm")
+            and node.input[1] in weights
+            and tuple(weights[node.input[1]].dims) in (weight.shape, weight.T.shape)
+            and _same_weight(numpy_helper.to_array(weights[node.input[1]]), weight)
+        ]
+        if len(found) != 1:
+            raise ValueError(f"{name}: expected one ONNX node with its weight, found {found}")
+        nodes += found
+    return nodes
+
+
+def _same_weight(stored: np.ndarray, weight: np.ndarray) -> bool:
+    """Whether an ONNX initializer holds `weight` (as is or transposed)."""
+    return any(stored.shape == w.shape and np.array_equal(stored, w) for w in (weight, weight.T))
 
 
 class OrtQAModel:
@@ -199,6 +384,9 @@ def onnx_linear_bytes(path: str | Path) -> int:
     sizes = {t.name: len(t.raw_data) or t.ByteSize() for t in graph.initializer}
     ops = ("MatMul", "Gemm", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat")
     names = {n for node in graph.node if node.op_type in ops for n in node.input}
+    # Fused attention: input 1 is the packed query/key/value weight, 2 its bias, then scales.
+    fused = ("Attention", "QAttention")
+    names |= {n for node in graph.node if node.op_type in fused for n in node.input[1:]}
     names |= {n for node in graph.node if node.op_type == "DequantizeLinear" for n in node.input}
     return sum(sizes[n] for n in names if n in sizes)
 

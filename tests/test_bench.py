@@ -120,6 +120,8 @@ def test_write_bench_writes_csv_markdown_and_metadata(results, profile, tmp_path
     saved = json.loads(paths["meta"].read_text(encoding="utf-8"))
     assert {"hardware", "versions", "torch_threads"} <= set(saved)
     assert saved["hardware"]["cpu_count"] >= 1
+    assert bench.reference_results("b", tmp_path)["variant"].tolist() == ["fp32", "int8"]
+    assert bench.reference_results("missing", tmp_path) is None
 
 
 def test_tradeoff_plot_is_a_fixed_size_figure(results):

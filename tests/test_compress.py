@@ -196,3 +196,49 @@ def test_distillation_trains_a_student_with_the_trainer(model, train_features, t
     assert not (tmp_path / "checkpoints").exists() or not any(
         (tmp_path / "checkpoints").glob("checkpoint-*")
     )
+
+
+def test_fused_onnx_matches_torch_on_padded_batches_of_other_shapes(model, tmp_path):
+    import onnx
+
+    fp32 = compress.export_onnx(model, tmp_path / "model.onnx")
+    fused = compress.optimize_onnx(fp32, tmp_path / "model.fused.onnx", model.config)
+    ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops  # the optimizer really fused it
+    batch = inputs(batch=3, length=40)
+    session = compress.OrtQAModel(fused, model.config, threads=1)
+    np.testing.assert_allclose(logits(session, batch), logits(model, batch), atol=1e-4)
+    int8 = compress.quantize_onnx_int8(fused, tmp_path / "model.int8.onnx")
+    assert compress.onnx_linear_bytes(int8) < 0.5 * compress.onnx_linear_bytes(fused)
+    assert "QAttention" in {node.op_type for node in onnx.load(str(int8)).graph.node}
+
+
+def test_sensitivity_ranks_every_linear_and_kept_layers_stay_fp32(model, tmp_path):
+    batch = inputs(batch=2, length=24)
+    sensitivity = compress.int8_sensitivity(model, batch)
+    assert set(sensitivity.index) == set(compress.linear_names(model))
+    assert (sensitivity >= 0).all() and sensitivity.is_monotonic_decreasing
+    keep = compress.most_sensitive(sensitivity, model, max_fp32_share=0.3)
+    assert keep == list(sensitivity.index[: len(keep)]) and keep
+    sizes = {n: m.weight.numel() for n, m in model.named_modules() if n in keep}
+    linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    assert sum(sizes.values()) <= 0.3 * linear
+    quantized = compress.quantize_int8(model, keep)
+    modules = dict(quantized.named_modules())
+    assert all(type(modules[n]) is torch.nn.Linear for n in keep)
+    assert isinstance(modules["qa_outputs"], compress.QUANTIZED_LINEAR) or "qa_outputs" in keep
+
+
+def test_onnx_int8_leaves_the_named_linear_layers_in_fp32(model, tmp_path):
+    import onnx
+
+    fp32 = compress.export_onnx(model, tmp_path / "model.onnx")
+    keep = ["bert.encoder.layer.0.output.dense"]
+    int8 = compress.quantize_onnx_int8(fp32, tmp_path / "model.int8.onnx", model, keep)
+    (node,) = compress.onnx_nodes_of(fp32, model, keep)
+    kept = [n for n in onnx.load(str(int8)).graph.node if n.name == node]
+    assert [n.op_type for n in kept] == ["MatMul"]
+    with pytest.raises(ValueError, match="not Linear modules"):
+        compress.quantize_int8(model, ["bert.nope"])
+    with pytest.raises(ValueError, match="pass the model"):
+        compress.quantize_onnx_int8(fp32, tmp_path / "x.onnx", keep_fp32=keep)

@@ -206,18 +206,33 @@ def fast_model(model, tokenizer, profile, workdir: Path, args) -> tuple[object, 
 
 
 def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
-    """Time our fp32 and fast paths on the same questions (after a short warm-up each)."""
+    """Time our fp32 and fast paths on the same questions, each at its best batch size.
+
+    Like the pipeline, each path first answers `--trial` questions at every candidate batch
+    size (`--our-batch-sizes`) and then runs all questions at the fastest.
+    """
+    import dataclasses
+
     from qa_utils.config import get_profile
     from qa_utils.model import load_qa_model, load_tokenizer
 
     profile = get_profile(args.profile)
     tokenizer, model = load_tokenizer(args.model), load_qa_model(args.model)
     fast, autocast, label = fast_model(model, tokenizer, profile, workdir, args)
+    trial = examples.select(range(min(args.trial, len(examples))))
     results = {}
     for name, net, cast in (("qa_utils fp32", model, None), (f"qa_utils {label}", fast, autocast)):
-        our_answers(net, tokenizer, examples.select(range(8)), profile, cast)
-        answers, seconds = our_answers(net, tokenizer, examples, profile, cast)
-        results[name] = {"answers": answers, "seconds": seconds}
+        our_answers(net, tokenizer, examples.select(range(8)), profile, cast)  # warm-up
+        sizes = [int(b) for b in args.our_batch_sizes.split(",")]
+        seconds = {
+            b: our_answers(
+                net, tokenizer, trial, dataclasses.replace(profile, eval_batch_size=b), cast
+            )[1]
+            for b in sizes
+        }
+        best = dataclasses.replace(profile, eval_batch_size=min(seconds, key=seconds.get))
+        answers, elapsed = our_answers(net, tokenizer, examples, best, cast)
+        results[f"{name}, batch {best.eval_batch_size}"] = {"answers": answers, "seconds": elapsed}
     return results
 
 
@@ -276,6 +291,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--profile", default="quick", help="window and batch settings")
     parser.add_argument("--batch-sizes", default="1,8,32", help="pipeline batch sizes to try")
+    parser.add_argument("--our-batch-sizes", default="4,16,64", help="our batch sizes to try")
     parser.add_argument("--trial", type=int, default=100, help="questions per batch-size trial")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "eval_throughput"))
     parser.add_argument("--pipeline-worker", action="store_true", help=argparse.SUPPRESS)

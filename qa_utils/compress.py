@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import io
+import logging
 import time
 import warnings
 from collections.abc import Sequence
@@ -264,16 +265,22 @@ def quantize_onnx_int8(
     if keep_fp32 and model is None:
         raise ValueError("keep_fp32 names PyTorch modules: pass the model that was exported")
     excluded = onnx_nodes_of(source, model, keep_fp32) if keep_fp32 else []
-    quantize_dynamic(
-        str(source),
-        str(target),
-        weight_type=QuantType.QInt8,
-        per_channel=True,  # per tensor cost the fine-tuned MiniLM about 6 F1 points, this ~1
-        op_types_to_quantize=["MatMul", "Gemm", "Attention"],
-        nodes_to_exclude=excluded,
-        # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    root = logging.getLogger()  # "consider pre-processing" advice for conv nets, every call
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,  # per tensor cost the fine-tuned MiniLM about 6 F1 points, this ~1
+            op_types_to_quantize=["MatMul", "Gemm", "Attention"],
+            nodes_to_exclude=excluded,
+            # Fused ops (com.microsoft domain) defeat shape inference; their outputs are float.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        root.setLevel(level)
     return Path(target)
 
 

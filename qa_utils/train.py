@@ -17,7 +17,7 @@ import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-from qa_utils.config import Profile, profile_dict
+from qa_utils.config import EVALUATION_FIELDS, Profile, profile_dict, training_settings
 from qa_utils.features import build_train_features
 from qa_utils.io import atomic_write_json, atomic_write_table
 from qa_utils.model import load_qa_model, load_tokenizer
@@ -150,12 +150,14 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
     """The result of an earlier, completed run with the same settings, if there is one.
 
     Re-running a notebook or an interrupted `make run` then reuses the model instead of
-    training again; any change of settings trains anew.
+    training again; any change of a training setting trains anew (evaluation-only fields such
+    as `eval_batch_size` do not count).
     """
     if not (model_dir / RUN_CONFIG).is_file():
         return None
     done = load_run_config(model_dir)
-    if done["profile"] != profile_dict(profile) or done["train_questions"] != n_questions:
+    same = {k: v for k, v in done["profile"].items() if k not in EVALUATION_FIELDS}
+    if same != training_settings(profile) or done["train_questions"] != n_questions:
         return None
     return TrainResult(
         model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 from qa_utils.config import get_profile
 from qa_utils.data import load_squad
 from qa_utils.evaluate import evaluate
-from qa_utils.train import HISTORY, RUN_CONFIG, last_complete_checkpoint, train
+from qa_utils.train import HISTORY, RUN_CONFIG, finished_run, last_complete_checkpoint, train
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_squad.json"
 SMALL = {"max_length": 128, "doc_stride": 32, "batch_size": 8, "save_steps": 2}
@@ -57,6 +58,11 @@ def test_finished_model_is_reused_not_retrained(trained, examples):
     profile, first = trained
     again = train(profile, examples, first.model_dir)
     assert again.train_seconds == first.train_seconds
+    # Evaluation-only settings do not make a new model; training settings do.
+    evaluation_only = dataclasses.replace(profile, eval_batch_size=3, n_best_size=5)
+    assert finished_run(first.model_dir, evaluation_only, first.train_questions) is not None
+    retrain = dataclasses.replace(profile, learning_rate=profile.learning_rate * 2)
+    assert finished_run(first.model_dir, retrain, first.train_questions) is None
 
 
 def _train_command(output: Path) -> list[str]:

@@ -4,6 +4,13 @@ Loss (Hinton et al. 2015, as in DistilBERT's SQuAD recipe): for start and end se
 alpha * KL(softmax(teacher / T) || softmax(student / T)) * T^2 + (1 - alpha) * cross-entropy
 against the gold token positions. The T^2 keeps the soft term's gradients on the same scale
 as the hard term's whatever the temperature.
+
+The defaults, T = 1 and alpha = 1 (the teacher's spans alone), come from a side-by-side run on
+the quick profile: teacher MiniLM-L6 (dev F1 ~71), 3-layer student, 2,000 training questions,
+one epoch at lr 1e-4, scored on 1,000 dev questions. Against the gold-only student (F1 46.1),
+T = 2 / alpha = 0.5 gained +1.7 F1 (an earlier run), T = 2 / alpha = 1 +2.6, T = 1 / alpha = 1
++3.1. With this little data a whole distribution over positions teaches more than one gold
+token, and T = 1 keeps its mass on the few plausible spans instead of spreading it over 384.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from qa_utils.seed import set_seed
 from qa_utils.train import training_arguments
 
 MASKED_LOGIT = -1e4
+TEMPERATURE = 1.0  # see the module docstring for the measurements behind both defaults
+ALPHA = 1.0
 
 
 def make_student(teacher: PreTrainedModel, layers: list[int] | None = None) -> PreTrainedModel:
@@ -93,8 +102,8 @@ class DistillationTrainer(Trainer):
         self,
         *args: Any,
         teacher: PreTrainedModel | None = None,
-        temperature: float = 2.0,
-        alpha: float = 0.5,
+        temperature: float = TEMPERATURE,
+        alpha: float = ALPHA,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -128,11 +137,14 @@ def train_student(
     profile: Profile,
     output_dir: str | Path,
     teacher: PreTrainedModel | None = None,
-    temperature: float = 2.0,
-    alpha: float = 0.5,
+    temperature: float = TEMPERATURE,
+    alpha: float = ALPHA,
     max_steps: int = -1,
 ) -> tuple[PreTrainedModel, float]:
     """Train a student in place with `qa_utils.train`'s settings; no checkpoints are written.
+
+    Without a teacher the loss is `gold_loss`; with one, `distillation_loss` at `temperature`
+    and `alpha` (defaults: the module's measured best, `TEMPERATURE` and `ALPHA`).
 
     Returns:
         The trained student and the training wall time in seconds.
@@ -163,8 +175,8 @@ def compare_students(
     tokenizer: PreTrainedTokenizerBase,
     profile: Profile,
     output_dir: str | Path,
-    temperature: float = 2.0,
-    alpha: float = 0.5,
+    temperature: float = TEMPERATURE,
+    alpha: float = ALPHA,
     max_steps: int = -1,
 ) -> dict[str, tuple[PreTrainedModel, float]]:
     """Train the same student twice, same data and budget: with the teacher and without it.

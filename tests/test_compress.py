@@ -1,4 +1,4 @@
-"""Compression: int8 quantization, ONNX Runtime, magnitude and head pruning, distillation."""
+"""Compression: int8 quantization, ONNX Runtime, magnitude and head pruning."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForQuestionAnswering
 
-from qa_utils import compress, distill
-from qa_utils.config import get_profile
+from qa_utils import compress
 from qa_utils.data import load_squad
 from qa_utils.features import build_train_features
 from qa_utils.model import load_tokenizer
@@ -138,64 +137,6 @@ def test_head_importance_is_per_layer_normalised(model, train_features):
     assert importance.shape == (2, 4)
     np.testing.assert_allclose(np.linalg.norm(importance, axis=1), 1.0, rtol=1e-5)
     assert all(p.grad is None for p in model.parameters())
-
-
-def test_student_keeps_every_other_layer(model):
-    student = distill.make_student(model)
-    assert student.config.num_hidden_layers == 1
-    assert len(model.bert.encoder.layer) == 2
-    torch.testing.assert_close(
-        student.bert.encoder.layer[0].output.dense.weight,
-        model.bert.encoder.layer[0].output.dense.weight,
-    )
-
-
-def test_student_rejects_layers_the_teacher_lacks(model):
-    with pytest.raises(ValueError, match=r"layers \[5\] must be indices of the teacher's 2"):
-        distill.make_student(model, [5])
-
-
-def test_soft_loss_is_zero_for_equal_logits_and_scales_with_t_squared():
-    a, b = torch.randn(3, 10), torch.randn(3, 10)
-    assert float(distill.soft_cross_entropy(a, a, 2.0)) == pytest.approx(0.0, abs=1e-6)
-    hot = distill.soft_cross_entropy(a * 4, b * 4, 4.0)
-    assert float(hot) == pytest.approx(16 * float(distill.soft_cross_entropy(a, b, 1.0)), rel=1e-4)
-
-
-def test_gold_loss_equals_the_model_loss_without_padding_and_alpha_zero_is_gold(model):
-    batch = inputs() | {
-        "start_positions": torch.tensor([1, 2]),
-        "end_positions": torch.tensor([3, 4]),
-    }
-    batch["attention_mask"] = torch.ones_like(batch["input_ids"])
-    with torch.no_grad():
-        out = model(**batch)
-        gold = distill.gold_loss(out, batch)
-        mixed = distill.distillation_loss(out, out, batch, temperature=2.0, alpha=0.0)
-    assert float(gold) == pytest.approx(float(out.loss), rel=1e-5)
-    assert float(mixed) == pytest.approx(float(gold), rel=1e-6)
-
-
-def test_distillation_trains_a_student_with_the_trainer(model, train_features, tmp_path):
-    profile = get_profile("smoke", batch_size=4)
-    student = distill.make_student(model)
-    before = student.qa_outputs.weight.detach().clone()
-    trained, seconds = distill.train_student(
-        student,
-        train_features,
-        load_tokenizer("embedded"),
-        profile,
-        tmp_path,
-        teacher=model,
-        temperature=2.0,
-        alpha=0.5,
-        max_steps=2,
-    )
-    assert seconds > 0
-    assert not torch.equal(before, trained.qa_outputs.weight)
-    assert not (tmp_path / "checkpoints").exists() or not any(
-        (tmp_path / "checkpoints").glob("checkpoint-*")
-    )
 
 
 def test_fused_onnx_matches_torch_on_padded_batches_of_other_shapes(model, tmp_path):

@@ -25,6 +25,7 @@ into seen and unseen topics.
 from __future__ import annotations
 
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
     from qa_utils.config import Profile
 
 Predictor = Callable[[Dataset], Mapping[str, str]]
-"""Anything that answers every question of a Dataset: {id: answer text}."""
+"""Anything that answers every question of a Dataset (columns id, question, context):
+{id: answer text}."""
 Perturbation = Callable[[Dataset], Dataset]
 
 ROBUSTNESS_SIZE = (8.0, 4.0)
@@ -540,11 +542,18 @@ def quiet_progress() -> Iterator[None]:
             datasets_logging.enable_progress_bar()
 
 
-def model_predictor(model: str | Path, profile: Profile, batch_size: int = 0) -> Predictor:
+def model_predictor(
+    model: str | Path,
+    profile: Profile,
+    batch_size: int = 0,
+    timings: dict[str, float] | None = None,
+) -> Predictor:
     """Load a model once and answer Datasets with the project's arrows.
 
     features (`build_eval_features`) -> logits (`predict_logits`) -> answers
-    (`postprocess_predictions`), with the window and n-best settings of `profile`.
+    (`postprocess_predictions`), with the window and n-best settings of `profile`. When
+    `timings` is given, the seconds spent in each arrow ("features", "model", "postprocess")
+    are added to it on every call.
     """
     from qa_utils.features import build_eval_features
     from qa_utils.model import load_qa_model, load_tokenizer
@@ -552,20 +561,67 @@ def model_predictor(model: str | Path, profile: Profile, batch_size: int = 0) ->
     from qa_utils.predict import predict_logits
 
     tokenizer, net = load_tokenizer(model), load_qa_model(model)
-    batch = batch_size or profile.eval_batch_size
+    batch, spent = batch_size or profile.eval_batch_size, {} if timings is None else timings
 
     def predict(examples: Dataset) -> dict[str, str]:
-        with quiet_progress():
+        with quiet_progress(), stage(spent, "features"):
             features = build_eval_features(
                 examples, tokenizer, profile.max_length, profile.doc_stride
             )
-        start, end = predict_logits(net, features, batch, progress=False)
-        chosen = postprocess_predictions(
-            examples, features, start, end, profile.n_best_size, profile.max_answer_length
-        )
+        with stage(spent, "model"):
+            start, end = predict_logits(net, features, batch, progress=False)
+        with stage(spent, "postprocess"):
+            chosen = postprocess_predictions(
+                examples, features, start, end, profile.n_best_size, profile.max_answer_length
+            )
         return {example_id: p.text for example_id, p in chosen.items()}
 
     return predict
+
+
+@contextmanager
+def stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall time of the block to `timings[name]` (seconds)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def distinct_inputs(datasets: Sequence[Dataset]) -> tuple[Dataset, list[list[str]]]:
+    """Every distinct (question, context) pair of `datasets` once, and the key of each row.
+
+    Returns:
+        A Dataset with columns id ("0", "1", ...), question and context, and for each
+        dataset the id of the distinct input each of its rows maps to.
+    """
+    keys: dict[tuple[str, str], str] = {}
+    rows = [
+        [keys.setdefault(pair, str(len(keys))) for pair in zip(*inputs, strict=True)]
+        for inputs in ((d["question"], d["context"]) for d in datasets)
+    ]
+    columns = {"id": list(keys.values()), "question": [q for q, _ in keys]}
+    columns["context"] = [c for _, c in keys]
+    return Dataset.from_dict(columns), rows
+
+
+def answer_all(predict: Predictor, datasets: Sequence[Dataset]) -> list[dict[str, str]]:
+    """Answer several datasets with one `predict` call that sees each distinct input once.
+
+    The answers are those of calling `predict` on each dataset (an answer depends only on the
+    question and the context), but inputs a perturbation left unchanged are not answered
+    again, and the model batches the windows of all datasets together by length.
+
+    Returns:
+        For each dataset, {id: answer text}.
+    """
+    unique, rows = distinct_inputs(datasets)
+    answers = predict(unique) if len(unique) else {}
+    return [
+        {i: answers[key] for i, key in zip(d["id"], keys, strict=True)}
+        for d, keys in zip(datasets, rows, strict=True)
+    ]
 
 
 def score_table(examples: Dataset, predictions: Mapping[str, str]) -> pd.DataFrame:
@@ -582,22 +638,34 @@ def changed(clean: Dataset, perturbed: Dataset) -> np.ndarray:
     return questions | (np.array(clean["context"]) != np.array(perturbed["context"]))
 
 
+def perturb_all(examples: Dataset, probes: Mapping[str, Perturbation]) -> dict[str, Dataset]:
+    """The clean examples (as "clean") and every perturbed copy, by condition name."""
+    return {"clean": examples, **{name: perturb(examples) for name, perturb in probes.items()}}
+
+
+def score_conditions(
+    conditions: Mapping[str, Dataset], answers: Sequence[Mapping[str, str]]
+) -> pd.DataFrame:
+    """Long score table of the datasets of `perturb_all` and their answers (`answer_all`)."""
+    clean, parts = conditions["clean"], []
+    for (name, data), predictions in zip(conditions.items(), answers, strict=True):
+        scores = score_table(data, predictions)
+        parts.append(scores.assign(condition=name, changed=changed(clean, data)))
+    table = pd.concat(parts, ignore_index=True)
+    return table[["condition", "id", "title", "prediction", "em", "f1", "changed"]]
+
+
 def evaluate_perturbations(
     predict: Predictor, examples: Dataset, probes: Mapping[str, Perturbation]
 ) -> pd.DataFrame:
-    """Score the clean examples and every perturbed copy.
+    """Score the clean examples and every perturbed copy (answered in one `answer_all` call).
 
     Returns:
         Long table, one row per question and condition ("clean" first): condition, id, title,
         prediction, em, f1, changed (whether the perturbation altered the input).
     """
-    parts = [score_table(examples, predict(examples)).assign(condition="clean", changed=False)]
-    for name, perturb in probes.items():
-        perturbed = perturb(examples)
-        scores = score_table(perturbed, predict(perturbed))
-        parts.append(scores.assign(condition=name, changed=changed(examples, perturbed)))
-    table = pd.concat(parts, ignore_index=True)
-    return table[["condition", "id", "title", "prediction", "em", "f1", "changed"]]
+    conditions = perturb_all(examples, probes)
+    return score_conditions(conditions, answer_all(predict, list(conditions.values())))
 
 
 def robustness_table(

@@ -64,6 +64,8 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, field_validator
 
+from qa_utils.cpu import passive_openmp
+
 LOGGER = logging.getLogger("qa_utils.serve")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENDPOINTS = ("/answer", "/health", "/metrics")
@@ -391,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
+    passive_openmp()  # the model (and torch) load later, in the app's lifespan
     for signum in (signal.SIGINT, signal.SIGTERM):
         # uvicorn replaces these while it serves, shuts down gracefully on either signal and
         # then raises it again for the previous handler: make that an exit with status 0

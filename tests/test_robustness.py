@@ -212,6 +212,21 @@ def test_robustness_table_measures_the_drop_with_paired_intervals(examples):
     pd.testing.assert_frame_equal(again, table.reset_index())
 
 
+def test_answer_all_matches_separate_calls_and_answers_each_distinct_input_once(examples):
+    predict, seen = memorising_predictor(examples), []
+
+    def counting(data: Dataset) -> dict[str, str]:
+        seen.append(len(data))
+        return predict(data)
+
+    datasets = [examples, rb.rewrite_questions(examples), examples.select(range(3))]
+    answers = rb.answer_all(counting, datasets)
+    assert answers == [predict(d) for d in datasets]
+    distinct = set(zip(datasets[1]["question"], datasets[1]["context"], strict=True))
+    distinct |= set(zip(examples["question"], examples["context"], strict=True))
+    assert seen == [len(distinct)] and len(distinct) < 2 * len(examples)
+
+
 def test_plot_robustness_returns_a_fixed_size_figure(examples):
     probes = {"rewrites": rb.rewrite_questions}
     scores = rb.evaluate_perturbations(memorising_predictor(examples), examples, probes)

@@ -223,12 +223,45 @@ def test_command_line_service_stops_cleanly_on_a_signal(tmp_path, signum):
     assert "model thread pool closed" in log and "Application shutdown complete" in log
 
 
-@pytest.mark.filterwarnings("ignore")
-def test_the_real_qa_model_fits_the_protocol():
-    from qa_utils.predict import QAModel
+SHORT_CONTEXTS = (
+    "Velmora is a fishing town on the Grell Sea. Its stone breakwater was added in 1902.",
+    "The ferry to Oskar Island leaves Velmora harbour twice a day, at nine and at four.",
+    "Velmora's lighthouse was designed by Ines Marr and first lit in the winter of 1871.",
+    "Every August the town holds a regatta; in 2019 forty-two boats took part in it.",
+)
+QUESTIONS = ("When was the breakwater added?", "Where does the ferry go?", "Who designed it?")
 
-    model = QAModel.load("embedded", max_length=128, doc_stride=32)
-    with serve_in_thread(create_app(lambda: model, model_name="embedded"), 120) as address:
-        body = httpx.post(f"{address}/answer", json=BODY, timeout=60).json()
-    assert body["answer"] == BODY["context"][body["start"] : body["end"]]
-    assert 0.0 <= body["score"] <= 1.0
+
+def real_model_stream(n: int) -> pd.DataFrame:
+    """`n` short questions for a real model, as `qa_utils.online.make_stream` lays them out."""
+    rows = [(QUESTIONS[i % 3], SHORT_CONTEXTS[i % 4]) for i in range(n)]
+    return pd.DataFrame(
+        {"seq": range(n), "id": [f"r{i}" for i in range(n)], "question": [q for q, _ in rows],
+         "context": [c for _, c in rows]}
+    )  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_real_model_service_answers_a_hundred_concurrent_requests_and_stops_cleanly(tmp_path):
+    # the command-line service with its default limits (1 model thread, a queue of 256),
+    # loading the embedded MiniLM the way `--model RUN_DIR/model` falls back to it
+    model = serve.trained_or_embedded(tmp_path / "no_model_here")
+    service = serve.start_service(model, tmp_path / "service.log")
+    try:
+        one = httpx.post(f"{service.url}/answer", json=BODY, timeout=60).json()
+        stream = real_model_stream(100)
+        config = ReplayConfig(rate=0, concurrency=100, max_requests=100, timeout_s=120)
+        log = replay(service.url, stream, config)
+        metrics = httpx.get(f"{service.url}/metrics").text
+    finally:
+        status = service.stop()
+    assert one["answer"] == BODY["context"][one["start"] : one["end"]] and 0 <= one["score"] <= 1
+    assert len(log) == 100 and (log["status"] == 200).all(), log["error"].unique()
+    assert log["prediction"].map(lambda answer: any(answer in c for c in SHORT_CONTEXTS)).all()
+    summary = stream_summary(log.assign(em=0.0, f1=0.0))
+    assert summary["errors"] == 0 and 0 < summary["latency_p50_ms"] <= summary["latency_p95_ms"]
+    # the service timed all of them too (the single request first, then the hundred)
+    assert 'qa_requests_total{endpoint="/answer",status="200"} 101.0' in metrics
+    assert 'qa_request_latency_seconds_count{endpoint="/answer"} 101.0' in metrics
+    assert "qa_rejected_total 0.0" in metrics
+    assert status == 0 and "model thread pool closed" in service.log()

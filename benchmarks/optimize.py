@@ -48,8 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sparsities", default="0.3,0.5,0.7,0.9")
     parser.add_argument("--head-fractions", default="0.25,0.5")
     parser.add_argument("--distill-questions", type=int, default=2000, help="0 skips distillation")
-    parser.add_argument("--temperature", type=float, default=2.0)
-    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--temperature", type=float, default=distill.TEMPERATURE)
+    parser.add_argument("--alpha", type=float, default=distill.ALPHA, help="weight of the teacher")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "optimize"))
     return parser.parse_args(argv)
 

@@ -17,12 +17,12 @@ install: $(STAMP)
 
 ## run the notebooks in order with papermill into runs/<profile>-<timestamp>/
 run: install
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils.runner --profile $(PROFILE)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m qa_utils.runner --profile $(PROFILE)
 
 ## lint, unit tests + doctests, then every notebook under nbval with the smoke profile
 test: install
 	$(PY) -m ruff check qa_utils tests benchmarks notebooks
-	QA_PROFILE=smoke HF_HUB_OFFLINE=1 $(PY) -m pytest qa_utils tests notebooks --nbval-lax -p no:cacheprovider
+	QA_PROFILE=smoke HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m pytest qa_utils tests notebooks --nbval-lax -p no:cacheprovider
 
 lint: install
 	$(PY) -m ruff check qa_utils tests benchmarks notebooks

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_utils.config import PROFILE_NAMES, resolve_profile_name
+from qa_utils.cpu import passive_openmp
 from qa_utils.io import atomic_write_json, atomic_write_text
 from qa_utils.runs import project_root
 
@@ -97,6 +98,7 @@ def run_all(
     folder: Path | None = None,
 ) -> int:
     """Run the notebooks in order; stop at the first failure. Returns a process exit code."""
+    passive_openmp()  # inherited by every kernel: idle torch threads sleep instead of spinning
     timings: dict[str, float] = {}
     header = {"profile": profile, "run_dir": run_dir.name, "started": datetime.now().isoformat()}
     for source in notebooks(folder):

@@ -5,28 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertForQuestionAnswering
+from transformers import BertForQuestionAnswering
 
 from qa_utils import compress
 from qa_utils.data import load_squad
 from qa_utils.features import build_train_features
 from qa_utils.model import load_tokenizer
-
-VOCAB = 30522  # the embedded tokenizer's vocabulary
-
-
-def tiny_model(seed: int = 0) -> BertForQuestionAnswering:
-    """A 2-layer, 4-head BERT small enough to build in milliseconds."""
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=256,
-        max_position_embeddings=128,
-    )
-    return BertForQuestionAnswering(config).eval()
 
 
 def inputs(batch: int = 2, length: int = 24) -> dict[str, torch.Tensor]:
@@ -37,8 +21,8 @@ def inputs(batch: int = 2, length: int = 24) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def model() -> BertForQuestionAnswering:
-    return tiny_model()
+def model(tiny_bert) -> BertForQuestionAnswering:
+    return tiny_bert()
 
 
 @pytest.fixture(scope="module")

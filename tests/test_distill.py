@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import BertConfig, BertForQuestionAnswering
+from transformers import BertForQuestionAnswering
 
 from qa_utils import distill
 from qa_utils.config import get_profile
 from qa_utils.data import load_squad
 from qa_utils.features import build_train_features
 from qa_utils.model import load_tokenizer
-
-VOCAB = 30522  # the embedded tokenizer's vocabulary
-
-
-def tiny_model(seed: int = 0) -> BertForQuestionAnswering:
-    """A 2-layer, 4-head BERT small enough to build in milliseconds."""
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=256,
-        max_position_embeddings=128,
-    )
-    return BertForQuestionAnswering(config).eval()
 
 
 def labelled_batch(length: int = 24) -> dict[str, torch.Tensor]:
@@ -44,8 +28,8 @@ def labelled_batch(length: int = 24) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def model() -> BertForQuestionAnswering:
-    return tiny_model()
+def model(tiny_bert) -> BertForQuestionAnswering:
+    return tiny_bert()
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +60,10 @@ def test_soft_loss_is_zero_for_equal_logits_and_scales_with_t_squared():
     assert float(hot) == pytest.approx(16 * float(distill.soft_cross_entropy(a, b, 1.0)), rel=1e-4)
 
 
-def test_soft_loss_ignores_padding(model):
+def test_soft_loss_ignores_padding(model, tiny_bert):
     batch = labelled_batch()
     with torch.no_grad():
-        student, teacher = model(**batch), tiny_model(seed=1)(**batch)
+        student, teacher = model(**batch), tiny_bert(seed=1)(**batch)
         before = distill.distillation_loss(student, teacher, batch, 2.0, alpha=1.0)
         teacher.start_logits[1, -1] += 50.0  # a padded position of the second window
         after = distill.distillation_loss(student, teacher, batch, 2.0, alpha=1.0)
@@ -97,11 +81,11 @@ def test_gold_loss_equals_the_model_loss_without_padding_and_alpha_zero_is_gold(
     assert float(mixed) == pytest.approx(float(gold), rel=1e-6)
 
 
-def test_alpha_one_learns_from_the_teacher_alone(model):
+def test_alpha_one_learns_from_the_teacher_alone(model, tiny_bert):
     batch = labelled_batch()
     moved = batch | {"start_positions": torch.tensor([5, 6]), "end_positions": torch.tensor([7, 8])}
     with torch.no_grad():
-        student, teacher = model(**batch), tiny_model(seed=1)(**batch)
+        student, teacher = model(**batch), tiny_bert(seed=1)(**batch)
         losses = [
             float(distill.distillation_loss(student, teacher, b, 2.0, alpha))
             for alpha in (1.0, 0.5)

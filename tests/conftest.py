@@ -25,7 +25,7 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-def build_tiny_bert(seed: int = 0) -> BertForQuestionAnswering:
+def build_tiny_bert(seed: int = 0, max_positions: int = 128) -> BertForQuestionAnswering:
     """A 2-layer, 4-head BERT with the embedded tokenizer's vocabulary, built in milliseconds."""
     torch.manual_seed(seed)
     config = BertConfig(
@@ -34,7 +34,7 @@ def build_tiny_bert(seed: int = 0) -> BertForQuestionAnswering:
         num_hidden_layers=2,
         num_attention_heads=4,
         intermediate_size=256,
-        max_position_embeddings=128,
+        max_position_embeddings=max_positions,
     )
     return BertForQuestionAnswering(config).eval()
 
@@ -43,3 +43,20 @@ def build_tiny_bert(seed: int = 0) -> BertForQuestionAnswering:
 def tiny_bert() -> Callable[..., BertForQuestionAnswering]:
     """`build_tiny_bert`, for tests that need fresh tiny models (seed as argument)."""
     return build_tiny_bert
+
+
+@pytest.fixture(scope="module")
+def model(tiny_bert: Callable[..., BertForQuestionAnswering]) -> BertForQuestionAnswering:
+    """One tiny BERT per test module (seed 0)."""
+    return tiny_bert()
+
+
+@pytest.fixture(scope="session")
+def train_features():
+    """Training windows of the mini fixture, 96 tokens with stride 32."""
+    from qa_utils.data import load_squad
+    from qa_utils.features import build_train_features
+    from qa_utils.model import load_tokenizer
+
+    examples = load_squad(FIXTURES / "mini_squad.json")
+    return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 from matplotlib.figure import Figure
-from transformers import BertConfig, BertForQuestionAnswering
 
 from qa_utils import bench, compress
 from qa_utils.config import get_profile
@@ -28,17 +27,8 @@ def workload(profile):
 
 
 @pytest.fixture(scope="module")
-def variants():
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=256,
-        max_position_embeddings=256,
-    )
-    model = BertForQuestionAnswering(config).eval()
+def variants(tiny_bert):
+    model = tiny_bert(max_positions=256)
     return [
         bench.torch_variant("fp32", model),
         bench.torch_variant("int8", compress.quantize_int8(model)),

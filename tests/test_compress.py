@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import BertForQuestionAnswering
 
 from qa_utils import compress
-from qa_utils.data import load_squad
-from qa_utils.features import build_train_features
-from qa_utils.model import load_tokenizer
 
 
 def inputs(batch: int = 2, length: int = 24) -> dict[str, torch.Tensor]:
@@ -18,17 +14,6 @@ def inputs(batch: int = 2, length: int = 24) -> dict[str, torch.Tensor]:
     mask = torch.ones_like(ids)
     mask[1, length // 2 :] = 0  # one padded row, so masking is exercised
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
-
-
-@pytest.fixture(scope="module")
-def model(tiny_bert) -> BertForQuestionAnswering:
-    return tiny_bert()
-
-
-@pytest.fixture(scope="module")
-def train_features():
-    examples = load_squad("tests/fixtures/mini_squad.json")
-    return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)
 
 
 def logits(model, batch) -> np.ndarray:

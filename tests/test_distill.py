@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import BertForQuestionAnswering
 
 from qa_utils import distill
 from qa_utils.config import get_profile
-from qa_utils.data import load_squad
-from qa_utils.features import build_train_features
 from qa_utils.model import load_tokenizer
 
 
@@ -25,17 +22,6 @@ def labelled_batch(length: int = 24) -> dict[str, torch.Tensor]:
         "start_positions": torch.tensor([1, 2]),
         "end_positions": torch.tensor([3, 4]),
     }
-
-
-@pytest.fixture(scope="module")
-def model(tiny_bert) -> BertForQuestionAnswering:
-    return tiny_bert()
-
-
-@pytest.fixture(scope="module")
-def train_features():
-    examples = load_squad("tests/fixtures/mini_squad.json")
-    return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)
 
 
 def test_student_keeps_every_other_layer(model):

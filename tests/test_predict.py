@@ -25,13 +25,15 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def features(tokenizer):
-    examples = Dataset.from_dict({
-        "id": ["a", "b", "c"],
-        "title": ["t"] * 3,
-        "question": ["Who built it?", "When?", "Where does the long river flow to the sea?"],
-        "context": ["Gustave Eiffel built it.", "In 1889 " * 40, "The river flows north. " * 5],
-        "answers": [{"text": ["x"], "answer_start": [0]}] * 3,
-    })
+    examples = Dataset.from_dict(
+        {
+            "id": ["a", "b", "c"],
+            "title": ["t"] * 3,
+            "question": ["Who built it?", "When?", "Where does the long river flow to the sea?"],
+            "context": ["Gustave Eiffel built it.", "In 1889 " * 40, "The river flows north. " * 5],
+            "answers": [{"text": ["x"], "answer_start": [0]}] * 3,
+        }
+    )
     return build_eval_features(examples, tokenizer, max_length=64, doc_stride=16)
 
 
@@ -47,8 +49,11 @@ def test_batched_logits_equal_one_at_a_time(model, features):
     for i in range(len(features)):
         ids = torch.tensor([features[i]["input_ids"]])
         with torch.inference_mode():
-            out = model(input_ids=ids, attention_mask=torch.ones_like(ids),
-                        token_type_ids=torch.tensor([features[i]["token_type_ids"]]))
+            out = model(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                token_type_ids=torch.tensor([features[i]["token_type_ids"]]),
+            )
         width = ids.shape[1]
         np.testing.assert_allclose(start[i, :width], out.start_logits[0].numpy(), atol=1e-4)
         np.testing.assert_allclose(end[i, :width], out.end_logits[0].numpy(), atol=1e-4)

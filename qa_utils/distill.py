@@ -29,6 +29,7 @@ from datasets import Dataset
 from torch import nn
 from transformers import DataCollatorWithPadding, PreTrainedModel, Trainer
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 
 from qa_utils.config import Profile
@@ -167,6 +168,8 @@ def train_student(
         temperature=temperature,
         alpha=alpha,
     )
+    # Without a progress bar, Trainer prints every log line instead; the students stay quiet.
+    trainer.remove_callback(PrinterCallback)
     started = time.perf_counter()
     trainer.train()
     return student.eval(), time.perf_counter() - started

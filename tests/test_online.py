@@ -9,7 +9,6 @@ the detector with its default parameters raises the alarm within MAX_DELAY shift
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from qa_utils.drift import (
     expected_delay,
     synthetic_f1_stream,
 )
+from qa_utils.predict import Answer
 from qa_utils.robustness import add_distractors
 from qa_utils.serve import ServiceLimits, create_app, serve_in_thread
 
@@ -117,14 +117,6 @@ def test_score_log_uses_the_official_metrics_and_skips_failures():
 # ---------------------------------------------------------------- against a fake service
 
 
-@dataclass
-class Found:
-    text: str
-    start: int
-    end: int
-    score: float
-
-
 class Memoriser:
     """Right on about 80% of the exact (question, context) pairs it knows, wrong otherwise."""
 
@@ -136,11 +128,11 @@ class Memoriser:
             )
         }
 
-    def answer(self, question: str, context: str) -> Found:
+    def answer(self, question: str, context: str) -> Answer:
         gold = self.gold.get((question, context))
         if gold is not None and zlib.crc32(question.encode()) % 5:
-            return Found(gold, 0, len(gold), 0.9)
-        return Found("Velmora", 0, 7, 0.1)
+            return Answer(gold, 0, len(gold), 0.9)
+        return Answer("Velmora", 0, 7, 0.1)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,34 +16,18 @@ import pytest
 
 from qa_utils import serve
 from qa_utils.online import ReplayConfig, replay, stream_summary
+from qa_utils.predict import Answer
 from qa_utils.serve import ServiceLimits, create_app, serve_in_thread
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_MODULE = """
-from dataclasses import dataclass
-
-@dataclass
-class Found:
-    text: str
-    start: int
-    end: int
-    score: float
+from qa_utils.predict import Answer
 
 class FirstWord:
     def answer(self, question, context):
         word = context.split()[0]
-        return Found(word, 0, len(word), 0.5)
+        return Answer(word, 0, len(word), 0.5)
 """
-
-
-@dataclass
-class Found:
-    """An answer as the protocol wants it."""
-
-    text: str
-    start: int
-    end: int
-    score: float
 
 
 class FirstWord:
@@ -53,10 +36,10 @@ class FirstWord:
     def __init__(self, pause_s: float = 0.002) -> None:
         self.pause_s = pause_s
 
-    def answer(self, question: str, context: str) -> Found:
+    def answer(self, question: str, context: str) -> Answer:
         time.sleep(self.pause_s)
         word = context.split()[0]
-        return Found(word, 0, len(word), 0.5)
+        return Answer(word, 0, len(word), 0.5)
 
 
 class Blocking:
@@ -65,16 +48,16 @@ class Blocking:
     def __init__(self) -> None:
         self.started, self.release = threading.Event(), threading.Event()
 
-    def answer(self, question: str, context: str) -> Found:
+    def answer(self, question: str, context: str) -> Answer:
         self.started.set()
         self.release.wait(20)
-        return Found("x", 0, 1, 1.0)
+        return Answer("x", 0, 1, 1.0)
 
 
 class Broken:
     """Fails on every call."""
 
-    def answer(self, question: str, context: str) -> Found:
+    def answer(self, question: str, context: str) -> Answer:
         raise RuntimeError("boom")
 
 

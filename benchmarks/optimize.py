@@ -77,20 +77,16 @@ def students(args, teacher, tokenizer, profile, out: Path) -> list[bench.Variant
     return list(trained.values())
 
 
-def calibration_batch(args, tokenizer, profile) -> dict[str, torch.Tensor]:
-    """Training windows (never the dev questions) for the int8 sensitivity scan."""
-    train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
-    features = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
-    return compress.labelled_batches(features, args.calibration_questions, 1)[0]
-
-
 def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Variant]:
     """fp32 PyTorch (the baseline), int8 PyTorch, fused ONNX Runtime fp32 and int8."""
     folder = out / "onnx"
     exported = compress.export_onnx(model, folder / "model.onnx")
     fused = compress.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
     int8 = compress.quantize_onnx_int8(fused, folder / "model.int8.onnx")
-    calibration = calibration_batch(args, tokenizer, profile)
+    train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
+    calibration = compress.calibration_batch(
+        train, tokenizer, profile.max_length, profile.doc_stride
+    )
     sensitivity = compress.int8_sensitivity(model, calibration)
     keep = compress.most_sensitive(sensitivity, model, args.max_fp32_share)
     mixed = compress.quantize_onnx_int8(fused, folder / "model.int8-mixed.onnx", model, keep)

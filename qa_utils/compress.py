@@ -199,7 +199,7 @@ def export_onnx(model: PreTrainedModel, path: str | Path, opset: int = 17) -> Pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings and the legacy exporter's notice
         torch.onnx.export(
-            _TupleOutputs(eager),
+            _TupleOutputs(eager, names),
             example,
             str(path),
             input_names=names,
@@ -214,13 +214,13 @@ def export_onnx(model: PreTrainedModel, path: str | Path, opset: int = 17) -> Pa
 class _TupleOutputs(nn.Module):
     """Wraps a span-prediction model so that it takes positional inputs and returns a tuple."""
 
-    def __init__(self, model: PreTrainedModel) -> None:
+    def __init__(self, model: PreTrainedModel, names: Sequence[str]) -> None:
         super().__init__()
         self.model = model
+        self.names = list(names)
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        names = [n for n in ONNX_INPUTS if n != "token_type_ids" or len(inputs) == 3]
-        out = self.model(**dict(zip(names, inputs, strict=True)))
+        out = self.model(**dict(zip(self.names, inputs, strict=True)))
         return out.start_logits, out.end_logits
 
 
@@ -565,6 +565,20 @@ def prune_heads(model: nn.Module, heads: dict[int, list[int]]) -> nn.Module:
         attention.num_attention_heads = len(keep)
         attention.all_head_size = size * len(keep)
     return pruned
+
+
+def calibration_batch(
+    examples: Any, tokenizer: Any, max_length: int = 384, doc_stride: int = 128
+) -> dict[str, torch.Tensor]:
+    """One padded batch of the training windows of `examples`, for `int8_sensitivity`.
+
+    Pass training questions, never the ones you will score; the batch holds at most one
+    window per question.
+    """
+    from qa_utils.features import build_train_features
+
+    windows = build_train_features(examples, tokenizer, max_length, doc_stride)
+    return labelled_batches(windows, len(examples), 1)[0]
 
 
 def labelled_batches(

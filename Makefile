@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## run the notebooks in order with papermill into runs/<profile>-<timestamp>/
 run: install
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m qa_utils.runner --profile $(PROFILE)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils.runner --profile $(PROFILE)
 
 ## lint, unit tests + doctests, then every notebook under nbval with the smoke profile
 test: install

@@ -56,8 +56,8 @@ PROFILES: dict[str, Profile] = {
         epochs=1.0,
         learning_rate=1e-4,
         batch_size=16,
-        # On two CPU cores 16 windows of 384 tokens per batch ran 15-20% faster than 64
-        # (the activations stay in cache); a GPU (the full profile) wants the larger batch.
+        # On two CPU cores, batches of 16 windows answered 42 questions/s and batches of 64 only
+        # 23 (benchmarks/eval_throughput.py trial); a GPU (the full profile) wants the larger.
         eval_batch_size=16,
     ),
     "full": Profile(
@@ -141,9 +141,13 @@ EVALUATION_FIELDS = ("dev_questions", "eval_batch_size", "n_best_size", "max_ans
 """Profile fields that only affect evaluation: a trained model is reused across them."""
 
 
-def training_settings(profile: Profile) -> dict[str, Any]:
-    """The profile fields that shape the trained model (all but `EVALUATION_FIELDS`)."""
-    return {k: v for k, v in profile_dict(profile).items() if k not in EVALUATION_FIELDS}
+def training_settings(profile: Profile | dict[str, Any]) -> dict[str, Any]:
+    """The fields that shape the trained model (all but `EVALUATION_FIELDS`).
+
+    Takes a profile or its dict (as saved next to a trained model).
+    """
+    fields = profile if isinstance(profile, dict) else profile_dict(profile)
+    return {k: v for k, v in fields.items() if k not in EVALUATION_FIELDS}
 
 
 def profile_dict(profile: Profile) -> dict[str, Any]:

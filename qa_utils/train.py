@@ -17,7 +17,7 @@ import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-from qa_utils.config import EVALUATION_FIELDS, Profile, profile_dict, training_settings
+from qa_utils.config import Profile, profile_dict, training_settings
 from qa_utils.features import build_train_features
 from qa_utils.io import atomic_write_json, atomic_write_table
 from qa_utils.model import load_qa_model, load_tokenizer
@@ -156,8 +156,8 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
     if not (model_dir / RUN_CONFIG).is_file():
         return None
     done = load_run_config(model_dir)
-    same = {k: v for k, v in done["profile"].items() if k not in EVALUATION_FIELDS}
-    if same != training_settings(profile) or done["train_questions"] != n_questions:
+    same = training_settings(done["profile"]) == training_settings(profile)
+    if not same or done["train_questions"] != n_questions:
         return None
     return TrainResult(
         model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]

@@ -191,15 +191,15 @@ def fast_model(model, tokenizer, profile, workdir: Path, args) -> tuple[object, 
 
     from qa_utils import compress
     from qa_utils.data import load_squad, subset
-    from qa_utils.features import build_train_features
 
     if compress.has_amx():
         return model, torch.bfloat16, "bf16 autocast (AMX)"
     exported = compress.export_onnx(model, workdir / "model.onnx")
     fused = compress.optimize_onnx(exported, workdir / "model.fused.onnx", model.config)
     train = subset(load_squad(split="train"), 32, args.seed + 3)
-    windows = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
-    calibration = compress.labelled_batches(windows, 32, 1)[0]
+    calibration = compress.calibration_batch(
+        train, tokenizer, profile.max_length, profile.doc_stride
+    )
     int8, keep = compress.mixed_int8_onnx(model, fused, workdir / "model.int8.onnx", calibration)
     label = f"int8 ONNX Runtime ({len(keep)} sensitive layers fp32)"
     return compress.OrtQAModel(int8, model.config, args.threads), None, label
@@ -232,7 +232,11 @@ def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
         }
         best = dataclasses.replace(profile, eval_batch_size=min(seconds, key=seconds.get))
         answers, elapsed = our_answers(net, tokenizer, examples, best, cast)
-        results[f"{name}, batch {best.eval_batch_size}"] = {"answers": answers, "seconds": elapsed}
+        results[f"{name}, batch {best.eval_batch_size}"] = {
+            "answers": answers,
+            "seconds": elapsed,
+            "trial_qps": {b: len(trial) / t for b, t in seconds.items()},
+        }
     return results
 
 
@@ -299,7 +303,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_outputs(workdir: Path, table, answers: dict, args: argparse.Namespace, anchor: dict):
+def write_outputs(
+    workdir: Path, table, answers: dict, args: argparse.Namespace, anchor: dict, mine: dict
+):
     """The table (Markdown), every path's answers, and what the numbers were measured on."""
     from qa_utils.io import atomic_write_json, atomic_write_text
     from qa_utils.system import hardware_info, versions
@@ -311,7 +317,8 @@ def write_outputs(workdir: Path, table, answers: dict, args: argparse.Namespace,
         "model": str(args.model),
         "questions": args.questions,
         "threads": args.threads,
-        "pipeline_trial_qps": anchor["trial_qps"],
+        "trial_qps": {"pipeline": anchor["trial_qps"]}
+        | {name: result["trial_qps"] for name, result in mine.items()},
         "hardware": hardware_info(),
         "versions": versions(),
         "load_average": list(os.getloadavg()),
@@ -340,9 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     mine = ours(args, examples, workdir)
     table = comparison(examples, anchor, mine, single)
     answers = {"pipeline": anchor["answers"]} | {k: v["answers"] for k, v in mine.items()}
-    text = write_outputs(workdir, table, answers, args, anchor)
+    text = write_outputs(workdir, table, answers, args, anchor, mine)
     print(f"{len(examples)} dev questions ({len(single)} in one window), {args.threads} threads")
     print(text)
+    trials = {"pipeline": anchor["trial_qps"]} | {k: v["trial_qps"] for k, v in mine.items()}
+    for name, qps in trials.items():
+        print(f"trial questions/s by batch size, {name}: {qps}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 One run, one model, the same dev questions for every variant. Writes to --out:
 optimize.csv/.md/_meta.json (speed, size, memory, EM/F1 per variant), optimize_tradeoff.png,
+distillation.csv (F1 of each repeated pair of students, with and without the teacher),
 pruning.csv (F1 against magnitude sparsity and pruned heads), sparse_matmul.csv (why zeros do
 not make dense kernels faster), and prints them with the acceptance checks of issue 6.
 
@@ -47,34 +48,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--sparsities", default="0.3,0.5,0.7,0.9")
     parser.add_argument("--head-fractions", default="0.25,0.5")
-    parser.add_argument("--distill-questions", type=int, default=2000, help="0 skips distillation")
+    parser.add_argument(
+        "--distill-questions", type=int, default=1000, help="per student pair; 0: no students"
+    )
+    parser.add_argument(
+        "--distill-repeats", type=int, default=3, help="student pairs, each on fresh data/seed"
+    )
     parser.add_argument("--temperature", type=float, default=distill.TEMPERATURE)
     parser.add_argument("--alpha", type=float, default=distill.ALPHA, help="weight of the teacher")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "optimize"))
     return parser.parse_args(argv)
 
 
-def students(args, teacher, tokenizer, profile, out: Path) -> list[bench.Variant]:
-    """Train the same 3-layer student twice on the same data: with and without the teacher."""
+def students(args, teacher, tokenizer, profile, workload, out: Path):
+    """The same 3-layer student with and without the teacher, repeated on fresh data and seeds.
+
+    Returns the first repetition's two students (for the speed table) and the F1 of every
+    pair (written to distillation.csv).
+    """
     if args.distill_questions <= 0:
-        return []
-    train = subset(load_squad(split="train"), args.distill_questions, args.seed + 1)
-    features = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
-    trained = {}
-    for name, guide in (("student distilled", teacher), ("student gold only", None)):
-        model, seconds = distill.train_student(
-            distill.make_student(teacher),
-            features,
-            tokenizer,
-            profile,
-            out / "students",
-            teacher=guide,
-            temperature=args.temperature,
-            alpha=args.alpha,
-        )
-        print(f"{name}: trained in {seconds:.0f} s on {len(features)} windows")
-        trained[name] = bench.torch_variant(name, model)
-    return list(trained.values())
+        return [], pd.DataFrame()
+
+    def score(name: str, student) -> float:
+        return bench.batched_run(bench.torch_variant(name, student), workload, profile)["f1"]
+
+    comparison, first = distill.repeated_comparison(
+        teacher,
+        load_squad(split="train"),
+        tokenizer,
+        profile,
+        out / "students",
+        args.distill_questions,
+        args.distill_repeats,
+        score,
+        args.temperature,
+        args.alpha,
+    )
+    atomic_write_table(out / "distillation.csv", comparison)
+    return [bench.torch_variant(name, model) for name, model in first.items()], comparison
 
 
 def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Variant]:
@@ -104,11 +115,12 @@ def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Vari
     ]
 
 
-def acceptance(table: pd.DataFrame) -> list[str]:
+def acceptance(table: pd.DataFrame, comparison: pd.DataFrame) -> list[str]:
     """The issue's acceptance checks, as lines of PASS/FAIL with the measured numbers.
 
     The int8 checks apply to ONNX Runtime int8 with the sensitive layers in fp32, the path
-    this project recommends; the PyTorch int8 rows are printed for comparison.
+    this project recommends; the PyTorch int8 rows are printed for comparison. The
+    distillation gain must hold in every repetition, not only on average.
     """
     row = table.set_index("variant")
     fp32, q8 = row.loc["pytorch fp32"], row.loc[MIXED_ORT]
@@ -130,9 +142,11 @@ def acceptance(table: pd.DataFrame) -> list[str]:
         ),
         (f"best ORT ({best.name}): F1 drop <= 1.0", best["f1_drop"] <= 1.0, best["f1_drop"]),
     ]
-    if {"student distilled", "student gold only"} <= set(row.index):
-        gain = row.loc["student distilled", "f1"] - row.loc["student gold only", "f1"]
-        checks.append(("distilled - gold-only student F1 >= 2", gain >= 2, gain))
+    if len(comparison):
+        gain = distill.gain_summary(comparison)
+        label = f"distilled - gold-only student F1 >= 2 (mean of {gain['repeats']} pairs)"
+        checks.append((label, gain["mean"] >= 2, gain["mean"]))
+        checks.append(("... and in every pair (smallest gain)", gain["min"] >= 2, gain["min"]))
     return [f"{'PASS' if ok else 'FAIL'}  {name}: {value:.2f}" for name, ok, value in checks]
 
 
@@ -145,14 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     examples = subset(load_squad(), args.questions, args.seed)
     workload = bench.make_workload(examples, tokenizer, profile, args.requests)
     variants = main_variants(args, model, tokenizer, profile, out)
-    variants += students(args, model, tokenizer, profile, out)
+    student_variants, comparison = students(args, model, tokenizer, profile, workload, out)
+    variants += student_variants
     table, _ = bench.benchmark(variants, workload, profile, args.requests, args.warmup)
     meta = bench.bench_metadata(profile, len(examples), args.requests) | {"model": args.model}
     bench.write_bench(table, out, meta, stem="optimize")
     bench.plot_tradeoff(table).savefig(out / "optimize_tradeoff.png", dpi=120)
     print(f"{meta['hardware']['cpu']}, {args.threads} threads, load {meta['load_average']}")
     print(bench.results_markdown(table.drop(columns=["parameters"])))
-    print("\n".join(acceptance(table)))
+    if len(comparison):
+        print(comparison.round(2).to_markdown(index=False))
+    print("\n".join(acceptance(table, comparison)))
     train = subset(load_squad(split="train"), 128, args.seed + 2)
     labelled = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
     pruning = bench.pruning_curve(

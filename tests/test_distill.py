@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from qa_utils import distill
 from qa_utils.config import get_profile
+from qa_utils.data import load_squad
 from qa_utils.model import load_tokenizer
 
 
@@ -115,3 +118,33 @@ def test_compared_students_differ_only_by_the_loss(model, train_features, tmp_pa
     # With no weight on the teacher both runs must be the same run: same data, order, steps.
     torch.testing.assert_close(*weights(alpha=0.0), rtol=0, atol=0)
     assert not torch.equal(*weights(alpha=distill.ALPHA))
+
+
+def test_repeated_comparison_draws_fresh_data_and_seeds_per_repetition(model, tmp_path):
+    pool = load_squad(Path(__file__).parent / "fixtures" / "mini_squad.json")
+    profile = get_profile("smoke", batch_size=4, max_length=96, doc_stride=32, seed=5)
+    scored = []
+
+    def score(name, student):
+        scored.append((name, student))
+        return float(student.qa_outputs.weight.sum())
+
+    table, first = distill.repeated_comparison(
+        model, pool, load_tokenizer("embedded"), profile, tmp_path, 8, 2, score, max_steps=2
+    )
+    assert table["train_seed"].tolist() == [5, 6]
+    assert table["data_seed"].tolist() == [6, 7]
+    assert table["questions"].tolist() == [8, 8]
+    assert table["gain"].tolist() == (table["distilled_f1"] - table["gold_only_f1"]).tolist()
+    assert [name for name, _ in scored] == ["student distilled", "student gold only"] * 2
+    assert first["student distilled"] is scored[0][1]
+    assert first["student gold only"] is scored[1][1]
+    # Other data and another seed: the two repetitions train different students.
+    assert table["distilled_f1"].nunique() == 2
+    summary = distill.gain_summary(table)
+    assert summary["repeats"] == 2
+    assert summary["min"] <= summary["mean"] <= summary["max"]
+    with pytest.raises(ValueError, match="repeats"):
+        distill.repeated_comparison(
+            model, pool, load_tokenizer("embedded"), profile, tmp_path, 8, 0, score
+        )

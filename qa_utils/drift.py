@@ -13,17 +13,18 @@ For a drop of delta standard deviations (delta > k) the expected detection delay
 ``h / (delta - k)`` scores after the first shifted score arrives (Wald's approximation, see
 `expected_delay`), plus the feedback delay D of the stream. Per-request F1 is nearly binary
 (0 or 100), so sigma0 is about 35-45 points: a drop of 30 F1 points (delta ~ 0.8, typical of
-distractor sentences) is flagged after ~40 scores; drops below ~10 points (typos) are not
+distractor sentences) is flagged after ~36 scores; drops below ~10 points (typos) are not
 flagged in a stream of a few hundred requests.
 
 Measured on seeded synthetic streams (per-request F1 100 with probability p, uniform 20..80
-with probability 0.1, else 0; reference of 200 scores estimated from the stream; 300 runs):
-p 0.75 -> 0.45 (mean F1 80 -> 50) is flagged after a median of 30 and a 95th percentile of
-59 shifted scores; an unshifted stream raises a false alarm within 500 monitored scores in
-2.7% of runs (6.7% with a reference of 100). For normal data with a known reference the
-mean run length to a false alarm is ~2e5 (Siegmund, `false_alarm_run_length`); the noise of
-an estimated reference mean shortens it a lot, hence the long default reference window, or
-pass the offline evaluation's mean and std as a known reference.
+with probability 0.1, else 0; reference of 200 scores estimated from the stream; 300 streams of
+800 scores, `python -m benchmarks.drift`): p 0.75 -> 0.45 at score 500 (mean F1 80 -> 50) is
+flagged after a median of 32 and a 95th percentile of 63 shifted scores (96% within 80, 2.7%
+alarm before the shift); unshifted streams raise a false alarm in their 600 monitored scores
+in 6.3% of runs. For normal data with a known reference the mean run length to a false alarm
+is ~3e5 (Siegmund, `false_alarm_run_length`); the noise of an estimated reference mean
+shortens it a lot, hence the long default reference window, or pass the offline evaluation's
+mean and std as a known reference.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Documented detection bound: on the synthetic stream of `qa_utils.drift` (mean F1 80 -> 50),
 the detector with its default parameters raises the alarm within MAX_DELAY shifted scores
-(expected ~40 by Wald's approximation; in 300 seeded simulations the median was 30 and the
-95th percentile 59); with feedback delayed by D requests the bound is D + MAX_DELAY.
+(expected ~36 by Wald's approximation; in 300 seeded simulations, `python -m benchmarks.drift`,
+the median was 32 and the 95th percentile 63); with feedback delayed by D requests the bound
+is D + MAX_DELAY.
 """
 
 from __future__ import annotations

@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pool = load_squad(split="train")
 
-    def score(name: str, student) -> float:
-        return bench.batched_run(bench.torch_variant(name, student), workload, profile)["f1"]
-
+    score = bench.f1_scorer(workload, profile)
     tables = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         table, _ = distill.repeated_comparison(

@@ -69,9 +69,7 @@ def students(args, teacher, tokenizer, profile, workload, out: Path):
     if args.distill_questions <= 0:
         return [], pd.DataFrame()
 
-    def score(name: str, student) -> float:
-        return bench.batched_run(bench.torch_variant(name, student), workload, profile)["f1"]
-
+    score = bench.f1_scorer(workload, profile)
     comparison, first = distill.repeated_comparison(
         teacher,
         load_squad(split="train"),

@@ -182,6 +182,18 @@ def batched_run(variant: Variant, workload: Workload, profile: Profile) -> dict[
     }
 
 
+def f1_scorer(workload: Workload, profile: Profile) -> Callable[[str, torch.nn.Module], float]:
+    """A function giving the F1 of a named PyTorch model on `workload` (batched, as `batched_run`).
+
+    `qa_utils.distill.repeated_comparison` takes one to score its students.
+    """
+
+    def f1(name: str, model: torch.nn.Module) -> float:
+        return batched_run(torch_variant(name, model), workload, profile)["f1"]
+
+    return f1
+
+
 def benchmark(
     variants: list[Variant],
     workload: Workload,

@@ -119,3 +119,11 @@ def test_tradeoff_plot_is_a_fixed_size_figure(results):
     assert isinstance(figure, Figure)
     assert tuple(figure.get_size_inches()) == (7.0, 4.5)
     assert len(figure.axes[0].texts) == 2
+
+
+def test_f1_scorer_gives_the_batched_f1_of_a_model(variants, workload, profile, results):
+    table, _ = results
+    score = bench.f1_scorer(workload, profile)
+    for variant in variants:
+        expected = table.set_index("variant").loc[variant.name, "f1"]
+        assert score(variant.name, variant.model) == pytest.approx(expected)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -24,6 +27,7 @@ from qa_utils.model import load_qa_model, load_tokenizer
 from qa_utils.seed import set_seed
 
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_SETTINGS = "run_settings.json"  # in CHECKPOINTS: the settings that wrote them
 HISTORY = "train_history.csv"
 RUN_CONFIG = "qa_run_config.json"
 
@@ -83,6 +87,32 @@ def last_complete_checkpoint(folder: Path) -> str | None:
     return None
 
 
+def resumable_checkpoint(folder: Path, settings: dict[str, Any]) -> str | None:
+    """The last complete checkpoint in `folder` if a run with the same `settings` wrote it.
+
+    Checkpoints of a run with other settings (or unknown ones) are moved aside to
+    `<folder>-replaced`, so a new run neither resumes from them (the optimizer, schedule and
+    data position of another run) nor mixes its own checkpoints with theirs. Only the main
+    process moves files; every process decides the same way.
+    """
+    settings = json.loads(json.dumps(settings))  # compare as read back from JSON
+    marker = folder / CHECKPOINT_SETTINGS
+    stale = folder.is_dir() and any(folder.glob("checkpoint-*"))
+    if stale and marker.is_file():
+        stale = json.loads(marker.read_text(encoding="utf-8")) != settings
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if stale and main_process:
+        aside = folder.with_name(folder.name + "-replaced")
+        if aside.exists():
+            shutil.rmtree(aside)
+        folder.rename(aside)
+        warnings.warn(f"checkpoints of a run with other settings moved to {aside}", stacklevel=2)
+    if main_process:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(marker, settings)
+    return None if stale else last_complete_checkpoint(folder)
+
+
 def save_history(trainer: Trainer, path: Path) -> pd.DataFrame:
     """Write the loss / learning-rate log of a training run as CSV."""
     rows = [r for r in trainer.state.log_history if "loss" in r or "train_runtime" in r]
@@ -118,7 +148,9 @@ def train(
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
     )
-    last = last_complete_checkpoint(output_dir / CHECKPOINTS) if resume else None
+    settings = {"training": training_settings(profile), "train_questions": len(examples)}
+    last = resumable_checkpoint(output_dir / CHECKPOINTS, settings)
+    last = last if resume else None
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started

@@ -16,7 +16,14 @@ import pytest
 from qa_utils.config import get_profile
 from qa_utils.data import load_squad
 from qa_utils.evaluate import evaluate
-from qa_utils.train import HISTORY, RUN_CONFIG, finished_run, last_complete_checkpoint, train
+from qa_utils.train import (
+    HISTORY,
+    RUN_CONFIG,
+    finished_run,
+    last_complete_checkpoint,
+    resumable_checkpoint,
+    train,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_squad.json"
 SMALL = {"max_length": 128, "doc_stride": 32, "batch_size": 8, "save_steps": 2}
@@ -99,6 +106,33 @@ def test_half_written_checkpoints_are_skipped(tmp_path):
     (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("")  # killed while saving
     assert last_complete_checkpoint(tmp_path) == str(complete)
     assert last_complete_checkpoint(tmp_path / "none") is None
+
+
+def _checkpoint(folder: Path, step: int) -> Path:
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "trainer_state.json").write_text("{}")
+    (path / "model.safetensors").write_bytes(b"x")
+    return path
+
+
+def test_checkpoints_of_other_settings_are_moved_aside_not_resumed(tmp_path):
+    folder = tmp_path / "checkpoints"
+    mine, other = {"training": {"epochs": 1.0}, "n": 64}, {"training": {"epochs": 2.0}, "n": 64}
+    # A first run writes its settings next to its checkpoints; the same settings resume.
+    assert resumable_checkpoint(folder, mine) is None
+    step = _checkpoint(folder, 6)
+    assert resumable_checkpoint(folder, mine) == str(step)
+    # Other settings: nothing to resume, and the old checkpoints are kept, out of the way.
+    with pytest.warns(UserWarning, match="other settings"):
+        assert resumable_checkpoint(folder, other) is None
+    assert (tmp_path / "checkpoints-replaced" / "checkpoint-6").is_dir()
+    assert not any(folder.glob("checkpoint-*"))
+    # Checkpoints whose settings are unknown (no marker) are not trusted either.
+    (folder / "run_settings.json").unlink()
+    _checkpoint(folder, 4)
+    with pytest.warns(UserWarning):
+        assert resumable_checkpoint(folder, other) is None
 
 
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):

@@ -87,15 +87,26 @@ def last_complete_checkpoint(folder: Path) -> str | None:
     return None
 
 
+def run_settings(profile: Profile | dict[str, Any], n_questions: int) -> dict[str, Any]:
+    """What makes two training runs the same run: the training settings and the data size.
+
+    Compared as read back from JSON, since finished runs and checkpoints store it there.
+    """
+    return json.loads(
+        json.dumps({"training": training_settings(profile), "train_questions": n_questions})
+    )
+
+
 def resumable_checkpoint(folder: Path, settings: dict[str, Any]) -> str | None:
     """The last complete checkpoint in `folder` if a run with the same `settings` wrote it.
+
+    `settings` is JSON-like, as `run_settings` gives it.
 
     Checkpoints of a run with other settings (or unknown ones) are moved aside to
     `<folder>-replaced`, so a new run neither resumes from them (the optimizer, schedule and
     data position of another run) nor mixes its own checkpoints with theirs. Only the main
     process moves files; every process decides the same way.
     """
-    settings = json.loads(json.dumps(settings))  # compare as read back from JSON
     marker = folder / CHECKPOINT_SETTINGS
     stale = folder.is_dir() and any(folder.glob("checkpoint-*"))
     if stale and marker.is_file():
@@ -148,9 +159,9 @@ def train(
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
     )
-    settings = {"training": training_settings(profile), "train_questions": len(examples)}
-    last = resumable_checkpoint(output_dir / CHECKPOINTS, settings)
-    last = last if resume else None
+    last = resumable_checkpoint(output_dir / CHECKPOINTS, run_settings(profile, len(examples)))
+    if not resume:
+        last = None
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started
@@ -188,8 +199,7 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
     if not (model_dir / RUN_CONFIG).is_file():
         return None
     done = load_run_config(model_dir)
-    same = training_settings(done["profile"]) == training_settings(profile)
-    if not same or done["train_questions"] != n_questions:
+    if run_settings(done["profile"], done["train_questions"]) != run_settings(profile, n_questions):
         return None
     return TrainResult(
         model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"delay after the shift: median {np.median(found):.0f}, 95th percentile "
         f"{np.percentile(found, 95):.0f}, max {found.max()}; within {args.bound}: "
-        f"{np.mean(found <= args.bound) * len(found) / args.runs:.1%}"
+        f"{np.sum(found <= args.bound) / args.runs:.1%}"
     )
     print(f"alarm before the shift: {early / args.runs:.1%}; no alarm: {missed / args.runs:.1%}")
     monitored = args.length - config.reference

@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=1000, help="dev questions")
     parser.add_argument("--sizes", default="500,1000,2000", help="training questions per pair")
     parser.add_argument("--repeats", type=int, default=3, help="pairs per size")
+    parser.add_argument("--temperature", type=float, default=distill.TEMPERATURE)
+    parser.add_argument("--alpha", type=float, default=distill.ALPHA, help="weight of the teacher")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "distillation"))
@@ -51,12 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         subset(load_squad(), args.questions, args.seed), tokenizer, profile, 0
     )
     pool = load_squad(split="train")
-
     score = bench.f1_scorer(workload, profile)
     tables = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         table, _ = distill.repeated_comparison(
-            teacher, pool, tokenizer, profile, out / "students", size, args.repeats, score
+            teacher,
+            pool,
+            tokenizer,
+            profile,
+            out / "students",
+            size,
+            args.repeats,
+            score,
+            args.temperature,
+            args.alpha,
         )
         tables.append(table)
         atomic_write_table(out / "distillation_sizes.csv", pd.concat(tables, ignore_index=True))

@@ -31,17 +31,18 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa_utils import analysis  # noqa: E402
-from qa_utils.answer_types import classify_answers, load_spacy  # noqa: E402
-from qa_utils.data import load_squad, resolve_squad_source  # noqa: E402
-from qa_utils.slicing import add_features, train_word_counts  # noqa: E402
+from qa_utils.analysis import tables
+from qa_utils.analysis.answer_types import classify_answers, load_spacy
+from qa_utils.analysis.slicing import add_features, train_word_counts
+from qa_utils.core.data import load_squad, resolve_squad_source
+from qa_utils.workflow import report
 
 
 def synthetic_predictions(examples: Any, seed: int) -> tuple[dict[str, str], dict[str, float]]:
     """Gold for 70%, a shifted/truncated span for 20%, a random span for 10%; with confidences."""
     rng = np.random.default_rng(seed)
     predictions, confidences = {}, {}
-    columns = analysis.dataset_columns(examples, ["id", "context", "answers"])
+    columns = tables.dataset_columns(examples, ["id", "context", "answers"])
     rows = zip(columns["id"], columns["context"], columns["answers"], strict=True)
     for qid, context, answers in rows:
         start, text, draw = answers["answer_start"][0], answers["text"][0], rng.random()
@@ -88,18 +89,16 @@ def load_inputs(args: argparse.Namespace, t: Stopwatch) -> tuple[Any, pd.DataFra
     """Dev set, per-example table (with confidences) and the predictions, as the CLI reads them."""
     examples = t("load dev set", lambda: load_squad(args.dataset))
     if args.predictions:
-        predictions = t("read predictions", lambda: analysis.load_predictions(args.predictions))
+        predictions = t("read predictions", lambda: tables.load_predictions(args.predictions))
         confidences = None
     else:
         made = t("synthesise predictions", lambda: synthetic_predictions(examples, args.seed))
         predictions, confidences = made
-    scored = t(
-        "score + build table", lambda: analysis.table_from_predictions(examples, predictions)
-    )
+    scored = t("score + build table", lambda: tables.table_from_predictions(examples, predictions))
     table = scored.table
     if args.records:
-        records = analysis.load_records(args.records)
-        table = t("merge records", lambda: analysis.merge_records(table, records))
+        records = tables.load_records(args.records)
+        table = t("merge records", lambda: tables.merge_records(table, records))
     elif confidences is not None:
         table = table.assign(confidence=table["id"].map(confidences))
     return examples, table, predictions
@@ -110,23 +109,23 @@ def one_run(args: argparse.Namespace, t: Stopwatch, out: Path) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     examples, table, predictions = load_inputs(args, t)
     blanked = blank_tenth(predictions)
-    other = t("score --compare file", lambda: analysis.table_from_predictions(examples, blanked))
+    other = t("score --compare file", lambda: tables.table_from_predictions(examples, blanked))
     comparison = t(
         "paired test (bootstrap + sign flips)",
-        lambda: analysis.compare_tables(table, other.table, args.bootstrap, args.seed),
+        lambda: tables.compare_tables(table, other.table, args.bootstrap, args.seed),
     )
     train = t(
         "load train set",
-        lambda: analysis.dataset_columns(load_squad(args.train), ["context", "question"]),
+        lambda: tables.dataset_columns(load_squad(args.train), ["context", "question"]),
     )
     counts = t("train word counts", lambda: train_word_counts(train["context"], train["question"]))
     nlp = t("load spaCy", load_spacy)
     featured = t("features (spaCy typing + slices)", lambda: add_features(table, nlp, counts, 5))
     result = t(
         "metrics, bootstrap CIs, errors, calibration",
-        lambda: analysis.summarise(featured, args.bootstrap, args.seed),
+        lambda: tables.summarise(featured, args.bootstrap, args.seed),
     )
-    t("write tables + figures", lambda: analysis.write_outputs(result, out, comparison))
+    t("write tables + figures", lambda: report.write_outputs(result, out, comparison))
     t.add("TOTAL (end to end)", time.perf_counter() - wall, time.process_time() - cpu)
 
 
@@ -205,7 +204,7 @@ def main() -> None:
     print(stage_table(stopwatch.times).to_string(index=False))
     examples = load_squad(args.dataset)
     predictions, _ = synthetic_predictions(examples, args.seed)
-    strings = answer_strings(analysis.table_from_predictions(examples, predictions).table)
+    strings = answer_strings(tables.table_from_predictions(examples, predictions).table)
     unique = len(set(s.strip() for s in strings))
     rng = np.random.default_rng(args.seed)
     sample = [strings[i] for i in rng.choice(len(strings), args.sample, replace=False)]

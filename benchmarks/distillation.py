@@ -19,11 +19,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from qa_utils import bench, distill
-from qa_utils.config import get_profile
-from qa_utils.data import load_squad, subset
-from qa_utils.io import atomic_write_table
-from qa_utils.model import load_qa_model, load_tokenizer
+from qa_utils.core.data import load_squad, subset
+from qa_utils.core.model import load_qa_model, load_tokenizer
+from qa_utils.optimize import bench
+from qa_utils.project.config import get_profile
+from qa_utils.project.io import atomic_write_table
+from qa_utils.training import distill
 
 ROOT = Path(__file__).resolve().parents[1]
 

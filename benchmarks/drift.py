@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from qa_utils.drift import CusumConfig, cusum_drop, expected_delay, synthetic_f1_stream
+from qa_utils.serving.drift import CusumConfig, cusum_drop, expected_delay, synthetic_f1_stream
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -168,9 +168,9 @@ def run_anchor(model: Path, examples, args: argparse.Namespace, workdir: Path) -
 
 def our_answers(model, tokenizer, examples, profile, autocast=None) -> tuple[dict, float]:
     """qa_utils end to end: features, batched logits, post-processing; answers and wall time."""
-    from qa_utils.features import build_eval_features
-    from qa_utils.postprocess import postprocess_predictions
-    from qa_utils.predict import predict_logits
+    from qa_utils.core.features import build_eval_features
+    from qa_utils.core.inference import predict_logits
+    from qa_utils.core.postprocess import postprocess_predictions
 
     started = time.perf_counter()
     features = build_eval_features(examples, tokenizer, profile.max_length, profile.doc_stride)
@@ -189,20 +189,22 @@ def fast_model(model, tokenizer, profile, workdir: Path, args) -> tuple[object, 
     """
     import torch
 
-    from qa_utils import compress
-    from qa_utils.data import load_squad, subset
+    from qa_utils.core import backends
+    from qa_utils.core.data import load_squad, subset
+    from qa_utils.optimize import onnx as onnx_tools
+    from qa_utils.optimize import quantize
 
-    if compress.has_amx():
+    if quantize.has_amx():
         return model, torch.bfloat16, "bf16 autocast (AMX)"
-    exported = compress.export_onnx(model, workdir / "model.onnx")
-    fused = compress.optimize_onnx(exported, workdir / "model.fused.onnx", model.config)
+    exported = onnx_tools.export_onnx(model, workdir / "model.onnx")
+    fused = onnx_tools.optimize_onnx(exported, workdir / "model.fused.onnx", model.config)
     train = subset(load_squad(split="train"), 32, args.seed + 3)
-    calibration = compress.calibration_batch(
+    calibration = quantize.calibration_batch(
         train, tokenizer, profile.max_length, profile.doc_stride
     )
-    int8, keep = compress.mixed_int8_onnx(model, fused, workdir / "model.int8.onnx", calibration)
+    int8, keep = onnx_tools.mixed_int8_onnx(model, fused, workdir / "model.int8.onnx", calibration)
     label = f"int8 ONNX Runtime ({len(keep)} sensitive layers fp32)"
-    return compress.OrtQAModel(int8, model.config, args.threads), None, label
+    return backends.OrtQAModel(int8, model.config, args.threads), None, label
 
 
 def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
@@ -213,8 +215,8 @@ def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
     """
     import dataclasses
 
-    from qa_utils.config import get_profile
-    from qa_utils.model import load_qa_model, load_tokenizer
+    from qa_utils.core.model import load_qa_model, load_tokenizer
+    from qa_utils.project.config import get_profile
 
     profile = get_profile(args.profile)
     tokenizer, model = load_tokenizer(args.model), load_qa_model(args.model)
@@ -245,9 +247,9 @@ def single_window_ids(examples, args: argparse.Namespace) -> set[str]:
     our cross-window logit sum cannot disagree about which window wins."""
     from collections import Counter
 
-    from qa_utils.config import get_profile
-    from qa_utils.features import build_eval_features
-    from qa_utils.model import load_tokenizer
+    from qa_utils.core.features import build_eval_features
+    from qa_utils.core.model import load_tokenizer
+    from qa_utils.project.config import get_profile
 
     profile = get_profile(args.profile)
     features = build_eval_features(
@@ -260,8 +262,8 @@ def comparison(examples, anchor: dict, mine: dict[str, dict], single: set[str]):
     """One row per path: questions/s, ratio to the anchor, agreement with it, EM/F1."""
     import pandas as pd
 
-    from qa_utils.bench import agreement
-    from qa_utils.metrics import score_predictions
+    from qa_utils.core.metrics import score_predictions
+    from qa_utils.optimize.bench import agreement
 
     name = f"pipeline (transformers {anchor['transformers']}, batch {anchor['batch_size']})"
     paths = {name: anchor, **mine}
@@ -307,8 +309,8 @@ def write_outputs(
     workdir: Path, table, answers: dict, args: argparse.Namespace, anchor: dict, mine: dict
 ):
     """The table (Markdown), every path's answers, and what the numbers were measured on."""
-    from qa_utils.io import atomic_write_json, atomic_write_text
-    from qa_utils.system import hardware_info, versions
+    from qa_utils.project.io import atomic_write_json, atomic_write_text
+    from qa_utils.project.system import hardware_info, versions
 
     text = table.round(2).to_markdown(index=False)
     atomic_write_text(workdir / "eval_throughput.md", text + "\n")
@@ -336,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import torch
 
-    from qa_utils.data import load_squad, subset
+    from qa_utils.core.data import load_squad, subset
 
     torch.set_num_threads(args.threads)
     workdir = Path(args.out)

@@ -19,12 +19,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from qa_utils import bench, compress, distill
-from qa_utils.config import get_profile
-from qa_utils.data import load_squad, subset
-from qa_utils.features import build_train_features
-from qa_utils.io import atomic_write_table
-from qa_utils.model import load_qa_model, load_tokenizer
+from qa_utils import plots
+from qa_utils.core.data import load_squad, subset
+from qa_utils.core.features import build_train_features
+from qa_utils.core.model import load_qa_model, load_tokenizer
+from qa_utils.optimize import bench, prune, quantize
+from qa_utils.optimize import onnx as onnx_tools
+from qa_utils.project.config import get_profile
+from qa_utils.project.io import atomic_write_table
+from qa_utils.training import distill
 
 ROOT = Path(__file__).resolve().parents[1]
 MIXED_TORCH = "pytorch int8, sensitive fp32"
@@ -89,24 +92,24 @@ def students(args, teacher, tokenizer, profile, workload, out: Path):
 def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Variant]:
     """fp32 PyTorch (the baseline), int8 PyTorch, fused ONNX Runtime fp32 and int8."""
     folder = out / "onnx"
-    exported = compress.export_onnx(model, folder / "model.onnx")
-    fused = compress.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
-    int8 = compress.quantize_onnx_int8(fused, folder / "model.int8.onnx")
+    exported = onnx_tools.export_onnx(model, folder / "model.onnx")
+    fused = onnx_tools.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
+    int8 = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8.onnx")
     train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
-    calibration = compress.calibration_batch(
+    calibration = quantize.calibration_batch(
         train, tokenizer, profile.max_length, profile.doc_stride
     )
-    sensitivity = compress.int8_sensitivity(model, calibration)
-    keep = compress.most_sensitive(sensitivity, model, args.max_fp32_share)
-    mixed = compress.quantize_onnx_int8(fused, folder / "model.int8-mixed.onnx", model, keep)
+    sensitivity = quantize.int8_sensitivity(model, calibration)
+    keep = quantize.most_sensitive(sensitivity, model, args.max_fp32_share)
+    mixed = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8-mixed.onnx", model, keep)
     atomic_write_table(
         out / "int8_sensitivity.csv", sensitivity.rename_axis("linear").reset_index()
     )
     print(f"kept in fp32 (most sensitive, <= {args.max_fp32_share:.0%} of Linear weights): {keep}")
     return [
         bench.torch_variant("pytorch fp32", model),
-        bench.torch_variant("pytorch int8 dynamic", compress.quantize_int8(model)),
-        bench.torch_variant(MIXED_TORCH, compress.quantize_int8(model, keep)),
+        bench.torch_variant("pytorch int8 dynamic", quantize.quantize_int8(model)),
+        bench.torch_variant(MIXED_TORCH, quantize.quantize_int8(model, keep)),
         bench.onnx_variant("onnxruntime fp32", fused, model.config, args.threads),
         bench.onnx_variant("onnxruntime int8 dynamic", int8, model.config, args.threads),
         bench.onnx_variant(MIXED_ORT, mixed, model.config, args.threads),
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     table, _ = bench.benchmark(variants, workload, profile, args.requests, args.warmup)
     meta = bench.bench_metadata(profile, len(examples), args.requests) | {"model": args.model}
     bench.write_bench(table, out, meta, stem="optimize")
-    bench.plot_tradeoff(table).savefig(out / "optimize_tradeoff.png", dpi=120)
+    plots.plot_tradeoff(table).savefig(out / "optimize_tradeoff.png", dpi=120)
     print(f"{meta['hardware']['cpu']}, {args.threads} threads, load {meta['load_average']}")
     print(bench.results_markdown(table.drop(columns=["parameters"])))
     if len(comparison):
@@ -174,13 +177,13 @@ def main(argv: list[str] | None = None) -> int:
         model,
         workload,
         profile,
-        compress.labelled_batches(labelled, 16, 8),
+        prune.labelled_batches(labelled, 16, 8),
         [float(s) for s in args.sparsities.split(",") if s],
         [float(f) for f in args.head_fractions.split(",") if f],
     )
     atomic_write_table(out / "pruning.csv", pruning)
     print(pruning.round(3).to_markdown(index=False))
-    sparse = compress.sparse_matmul_timing([0.0, 0.5, 0.9, 0.99])
+    sparse = prune.sparse_matmul_timing([0.0, 0.5, 0.9, 0.99])
     atomic_write_table(out / "sparse_matmul.csv", sparse)
     print(sparse.round(3).to_markdown(index=False))
     return 0

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 from datasets import Dataset
 
-from qa_utils.data import load_squad, resolve_squad_source
-from qa_utils.features import build_eval_features
-from qa_utils.model import embedded_model_path, load_tokenizer
-from qa_utils.postprocess import (
+from qa_utils.core.data import load_squad, resolve_squad_source
+from qa_utils.core.features import build_eval_features
+from qa_utils.core.model import embedded_model_path, load_tokenizer
+from qa_utils.core.postprocess import (
     Prediction,
     context_offsets,
     offsets_to_array,

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa_utils import robustness as rb
-from qa_utils.config import get_profile
-from qa_utils.cpu import passive_openmp
-from qa_utils.data import load_squad, resolve_squad_source, subset
-from qa_utils.io import atomic_write_table
-from qa_utils.stats import bootstrap_ci
+from qa_utils.analysis.stats import bootstrap_ci
+from qa_utils.core.data import load_squad, resolve_squad_source, subset
+from qa_utils.project.config import get_profile
+from qa_utils.project.cpu import passive_openmp
+from qa_utils.project.io import atomic_write_table
+from qa_utils.robustness import perturb, probes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -51,7 +51,7 @@ def loop_bootstrap_ci(values: np.ndarray, n_resamples: int, seed: int) -> tuple[
 
 
 def run_conditions(
-    predict: rb.Predictor,
+    predict: probes.Predictor,
     examples: Any,
     seed: int,
     timings: dict[str, float],
@@ -62,13 +62,13 @@ def run_conditions(
     `stages` is the predictor's own breakdown (see `robustness.model_predictor`).
     """
     conditions = {}
-    for name, perturb in {"clean": lambda d: d, **rb.perturbations(seed=seed)}.items():
-        conditions[name], timings[f"perturb {name}"] = timed(lambda p=perturb: p(examples))
+    for name, change in {"clean": lambda d: d, **perturb.perturbations(seed=seed)}.items():
+        conditions[name], timings[f"perturb {name}"] = timed(lambda p=change: p(examples))
     datasets = list(conditions.values())
-    answers, timings["answer (one call)"] = timed(lambda: rb.answer_all(predict, datasets))
+    answers, timings["answer (one call)"] = timed(lambda: probes.answer_all(predict, datasets))
     timings.update({f"  of which {name}": seconds for name, seconds in stages.items()})
-    scores, timings["score"] = timed(lambda: rb.score_conditions(conditions, answers))
-    inputs = len(rb.distinct_inputs(datasets)[0])
+    scores, timings["score"] = timed(lambda: probes.score_conditions(conditions, answers))
+    inputs = len(probes.distinct_inputs(datasets)[0])
     print(f"{sum(map(len, datasets))} questions in {len(datasets)} conditions, "
           f"{inputs} distinct question-context pairs answered")  # fmt: skip
     return scores
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=0, help="0: the profile's")
     args = parser.parse_args()
     passive_openmp()  # before torch loads: idle OpenMP threads must not spin on shared cores
-    from qa_utils.system import hardware_info  # imports torch
+    from qa_utils.project.system import hardware_info
 
     started, timings, stages, load = time.perf_counter(), {}, {}, os.getloadavg()
     profile = get_profile(args.profile)
@@ -123,11 +123,11 @@ def main() -> None:
         lambda: subset(load_squad(resolve_squad_source("validation")), args.questions, args.seed)
     )
     predict, timings["load model"] = timed(
-        lambda: rb.model_predictor(args.model, profile, args.batch_size, stages)
+        lambda: probes.model_predictor(args.model, profile, args.batch_size, stages)
     )
     scores = run_conditions(predict, examples, args.seed, timings, stages)
     table, timings["CIs and paired tests"] = timed(
-        lambda: rb.robustness_table(scores, args.resamples, args.seed)
+        lambda: probes.robustness_table(scores, args.resamples, args.seed)
     )
     info = hardware_info()
     print(f"model {args.model}, {len(examples)} dev questions (seed {args.seed}), profile "

@@ -10,7 +10,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -20,20 +19,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
-from qa_utils.data import load_squad, resolve_squad_source
-from qa_utils.metrics import score_predictions
-
-REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "reference" / "evaluate_v1_1.py"
-
-
-def load_reference() -> ModuleType:
-    """Import the verbatim copy of the official evaluate-v1.1.py."""
-    spec = importlib.util.spec_from_file_location("evaluate_v1_1", REFERENCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from qa_utils.core.data import load_squad, resolve_squad_source
+from qa_utils.core.metrics import score_predictions
+from qa_utils.project.paths import load_official
 
 
 def model_like_predictions(dataset, seed: int = 0) -> dict[str, str]:
@@ -70,7 +59,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     dev_path = Path(args.dev or resolve_squad_source("validation"))
-    reference = load_reference()
+    reference = load_official("v1.1")
     nested = json.loads(dev_path.read_text(encoding="utf-8"))["data"]
     dataset = load_squad(dev_path)
     predictions = model_like_predictions(dataset)

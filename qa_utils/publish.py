@@ -1,79 +1,13 @@
-"""Copy executed notebooks into `notebooks/` for readers: `python -m qa_utils.publish RUN_DIR`.
+"""Kept so that `python -m qa_utils.publish` still works:
 
-The committed notebooks carry the outputs of a real run, but not its traces: papermill's
-injected-parameters cell and metadata, progress bars (stderr and widget outputs) and any output
-that shows a machine path. The parameters cell keeps its defaults, so the notebook still runs
-top to bottom in JupyterLab as committed.
+Publish a run's notebooks; see `python -m qa_utils publish`.
 """
 
-from __future__ import annotations
-
-import argparse
-import re
 import sys
-from pathlib import Path
 
-import nbformat
+from qa_utils.cli import command_main
 
-from qa_utils.runs import project_root
-
-MACHINE_PATH = re.compile(r"(?<![\w.])/(work|root|home|tmp|Users|var|opt)/")
-WIDGET = "application/vnd.jupyter.widget-view+json"
-
-
-def keep_output(output: dict) -> bool:
-    """False for progress bars (stderr, widgets) and for outputs that show a machine path."""
-    if output.get("name") == "stderr" or WIDGET in output.get("data", {}):
-        return False
-    text = output.get("text", "") + "".join(
-        v if isinstance(v, str) else "".join(v)
-        for k, v in output.get("data", {}).items()
-        if k.startswith("text/")
-    )
-    return not MACHINE_PATH.search(text)
-
-
-def strip_run_traces(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook without papermill's traces and unpublishable outputs (changed in place)."""
-    notebook.cells = [
-        c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])
-    ]
-    notebook.metadata.pop("papermill", None)
-    for cell in notebook.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if keep_output(o)]
-    return notebook
-
-
-def publish(run_dir: str | Path, target: str | Path | None = None) -> list[Path]:
-    """Write the run's executed notebooks, stripped, over the ones in `target`."""
-    sources = sorted((Path(run_dir) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if not sources:
-        raise FileNotFoundError(f"{run_dir}: no executed notebooks under notebooks/")
-    folder = Path(target or project_root() / "notebooks")
-    written = []
-    for source in sources:
-        notebook = strip_run_traces(nbformat.read(source, as_version=4))
-        written.append(folder / source.name)
-        nbformat.write(notebook, written[-1])
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", help="a run folder written by qa_utils.runner")
-    parser.add_argument("--target", default="", help="default: the project's notebooks/")
-    args = parser.parse_args(argv)
-    try:
-        for path in publish(args.run_dir, args.target or None):
-            print(path)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
+main = command_main("publish")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -54,9 +54,9 @@ def model(tiny_bert: Callable[..., BertForQuestionAnswering]) -> BertForQuestion
 @pytest.fixture(scope="session")
 def train_features():
     """Training windows of the mini fixture, 96 tokens with stride 32."""
-    from qa_utils.data import load_squad
-    from qa_utils.features import build_train_features
-    from qa_utils.model import load_tokenizer
+    from qa_utils.core.data import load_squad
+    from qa_utils.core.features import build_train_features
+    from qa_utils.core.model import load_tokenizer
 
     examples = load_squad(FIXTURES / "mini_squad.json")
     return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)

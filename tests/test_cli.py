@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_utils import __main__ as cli
-from qa_utils.model import load_tokenizer
+from qa_utils import cli
+from qa_utils.core.model import load_tokenizer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_squad.json"
 

@@ -1,0 +1,264 @@
+"""Helpers for notebook 01: classic metrics on a classification task built from SQuAD.
+
+The task: predict a question's answer type (the SQuAD paper's taxonomy, assigned to the gold
+answer by `qa_utils.answer_types.rule_answer_type`) from the question text alone. It is cheap
+(TF-IDF + logistic regression), real, imbalanced, and grouped by article, which is all that
+accuracy, precision/recall/F1, confusion matrices and grouped cross-validation need.
+Perplexity lives in `qa_utils.lm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import sacrebleu
+from numpy.typing import ArrayLike
+from rouge_score import rouge_scorer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from threadpoolctl import threadpool_limits
+
+from qa_utils.analysis.answer_types import classify_answers
+from qa_utils.core.metrics import exact_match_score, f1_score
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+
+SCHEMES = ("KFold (shuffled)", "GroupKFold (by article)")
+
+
+@dataclass(frozen=True)
+class ConceptSizes:
+    """How much data notebook 01 uses; None means all of it."""
+
+    questions: int | None  # dev questions for the classification tasks
+    lm_train_questions: int | None  # train questions whose paragraphs train the LMs
+    lm_dev_paragraphs: int | None  # dev paragraphs the LMs are scored on
+
+
+PROFILE_SIZES = {
+    "smoke": ConceptSizes(questions=2_000, lm_train_questions=2_000, lm_dev_paragraphs=300),
+    "quick": ConceptSizes(questions=None, lm_train_questions=20_000, lm_dev_paragraphs=None),
+    "full": ConceptSizes(questions=None, lm_train_questions=None, lm_dev_paragraphs=None),
+}
+
+
+def concept_sizes(profile: str, questions: int = 0, lm_train_questions: int = 0) -> ConceptSizes:
+    """The profile's sizes, with the notebook's non-zero parameters taking precedence."""
+    if profile not in PROFILE_SIZES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_SIZES)}")
+    sizes = PROFILE_SIZES[profile]
+    return ConceptSizes(
+        questions=questions or sizes.questions,
+        lm_train_questions=lm_train_questions or sizes.lm_train_questions,
+        lm_dev_paragraphs=sizes.lm_dev_paragraphs,
+    )
+
+
+def question_table(examples: Dataset) -> pd.DataFrame:
+    """One row per question: id, title, question, answer (the first gold) and its answer_type."""
+    answers = [a["text"][0] for a in examples["answers"]]
+    return pd.DataFrame(
+        {
+            "id": list(examples["id"]),
+            "title": list(examples["title"]),
+            "question": list(examples["question"]),
+            "answer": answers,
+            "answer_type": classify_answers(answers),
+        }
+    )
+
+
+def split_by_article(
+    table: pd.DataFrame, test_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into train and test so that no article (title) is on both sides."""
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    train_idx, test_idx = next(splitter.split(table, groups=table["title"]))
+    return table.iloc[train_idx].reset_index(drop=True), table.iloc[test_idx].reset_index(drop=True)
+
+
+def text_classifier(seed: int = 0, class_weight: str | None = None) -> Pipeline:
+    """TF-IDF of word 1-2-grams feeding a logistic regression: a cheap, strong text baseline."""
+    return make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(max_iter=1000, class_weight=class_weight, random_state=seed),
+    )
+
+
+def fit_text_classifier(
+    texts: ArrayLike, labels: ArrayLike, seed: int = 0, class_weight: str | None = None
+) -> Pipeline:
+    """Fit a `text_classifier` on texts and their labels."""
+    # One BLAS thread: lbfgs makes many tiny BLAS calls, and waking BLAS threads for each of
+    # them cost 10-25x the CPU time of the fit on 2 shared cores (measured), for no speed-up.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return text_classifier(seed, class_weight).fit(texts, labels)
+
+
+def binary_scores(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of the positive class (1); 0 where undefined.
+
+    >>> binary_scores([1, 1, 0, 0], [1, 0, 0, 0])
+    {'accuracy': 0.75, 'precision': 1.0, 'recall': 0.5, 'f1': 0.6666666666666666}
+    """
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, average="binary", zero_division=0
+    )
+    values = (accuracy_score(y_true, y_pred), precision, recall, f1)
+    return dict(zip(("accuracy", "precision", "recall", "f1"), map(float, values), strict=True))
+
+
+def prevalence_sweep(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    rates: Sequence[float] = (0.5, 0.2, 0.1, 0.05, 0.01),
+    n: int = 5_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Score the same predictions on test sets resampled to different shares of positives.
+
+    Each test set draws `n` items with replacement: round(rate * n) from the positives, the
+    rest from the negatives. Recall and specificity stay put; accuracy and precision move.
+
+    Returns:
+        One row per rate: positive_rate, accuracy, precision, recall, f1, majority_accuracy.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    positives, negatives = np.flatnonzero(y_true == 1), np.flatnonzero(y_true != 1)
+    if len(positives) == 0 or len(negatives) == 0:
+        raise ValueError("prevalence_sweep needs both positive and negative test items")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for rate in rates:
+        n_pos = round(rate * n)
+        idx = np.concatenate([rng.choice(positives, n_pos), rng.choice(negatives, n - n_pos)])
+        scores = binary_scores(y_true[idx], y_pred[idx])
+        rows.append({"positive_rate": rate, **scores, "majority_accuracy": 1 - n_pos / n})
+    return pd.DataFrame(rows)
+
+
+def article_coin_labels(titles: ArrayLike, seed: int = 0) -> np.ndarray:
+    """A fair coin flipped once per article: a label no question wording can predict."""
+    titles = np.asarray(titles)
+    unique = np.unique(titles)
+    coins = np.random.default_rng(seed).integers(0, 2, size=len(unique))
+    return coins[np.searchsorted(unique, titles)]
+
+
+def cv_compare(
+    texts: ArrayLike,
+    tasks: Mapping[str, ArrayLike],
+    groups: ArrayLike,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Cross-validated accuracy of `text_classifier` with shuffled and with grouped folds.
+
+    Returns:
+        One row per (task, scheme, fold): accuracy, and shared_groups, the number of the test
+        fold's groups (articles) that also appear in its training folds.
+    """
+    texts, groups = np.asarray(texts, dtype=object), np.asarray(groups)
+    # KFold ignores groups (and warns if given them); GroupKFold keeps each group in one fold
+    splitters = {
+        SCHEMES[0]: (KFold(n_splits, shuffle=True, random_state=seed), None),
+        SCHEMES[1]: (GroupKFold(n_splits), groups),
+    }
+    rows = []
+    for task, labels in tasks.items():
+        y = np.asarray(labels)
+        for scheme, (splitter, split_groups) in splitters.items():
+            for fold, (train, test) in enumerate(splitter.split(texts, y, split_groups)):
+                model = fit_text_classifier(texts[train], y[train], seed)
+                accuracy = accuracy_score(y[test], model.predict(texts[test]))
+                shared = len(set(groups[test]) & set(groups[train]))
+                rows.append(
+                    {
+                        "task": task,
+                        "scheme": scheme,
+                        "fold": fold,
+                        "accuracy": accuracy,
+                        "shared_groups": shared,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def answer_metric_table(gold: str, candidates: Sequence[str]) -> pd.DataFrame:
+    """EM, F1, BLEU and ROUGE of candidate answers against one gold answer, all in 0-100.
+
+    BLEU is sacrebleu's standard corpus BLEU-4; sentence_BLEU is its sentence-level variant
+    (exponential smoothing, effective n-gram order). ROUGE uses Porter stemming.
+
+    >>> answer_metric_table("Denver Broncos", ["Broncos"]).iloc[0, 1:].round(1).tolist()
+    [0.0, 66.7, 0.0, 36.8, 66.7, 66.7]
+    """
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+    rows = []
+    for candidate in candidates:
+        rouge = scorer.score(gold, candidate)
+        rows.append(
+            {
+                "candidate": candidate,
+                "EM": 100.0 * exact_match_score(candidate, gold),
+                "F1": 100.0 * f1_score(candidate, gold),
+                "BLEU": sacrebleu.corpus_bleu([candidate], [[gold]]).score,
+                "sentence_BLEU": sacrebleu.sentence_bleu(candidate, [gold]).score,
+                "ROUGE-1": 100.0 * rouge["rouge1"].fmeasure,
+                "ROUGE-L": 100.0 * rouge["rougeL"].fmeasure,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def simulate_online(
+    correct: ArrayLike,
+    drifting: ArrayLike,
+    days: int = 14,
+    per_day: int = 300,
+    final_share: float = 0.8,
+    feedback_rate: float = 0.1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Replay held-out outcomes as a live stream whose mix drifts towards one slice.
+
+    Day d draws `per_day` questions; the share from the `drifting` slice rises linearly from
+    its offline share to `final_share`. Only a `feedback_rate` share of users say whether
+    the answer was right, so the accuracy a live system can see is a noisy estimate.
+
+    Returns:
+        One row per day: day, drifting_share, accuracy (all questions, unknown live),
+        feedback_accuracy (what the feedback shows) and n_feedback.
+    """
+    correct, drifting = np.asarray(correct, dtype=bool), np.asarray(drifting, dtype=bool)
+    inside, outside = np.flatnonzero(drifting), np.flatnonzero(~drifting)
+    if len(inside) == 0 or len(outside) == 0:
+        raise ValueError(
+            "simulate_online needs questions both inside and outside the drifting slice"
+        )
+    rng = np.random.default_rng(seed)
+    rows = []
+    for day, share in enumerate(np.linspace(drifting.mean(), final_share, days), start=1):
+        n_in = round(share * per_day)
+        idx = np.concatenate([rng.choice(inside, n_in), rng.choice(outside, per_day - n_in)])
+        seen = rng.random(per_day) < feedback_rate
+        feedback = correct[idx][seen].mean() if seen.any() else np.nan
+        rows.append(
+            {
+                "day": day,
+                "drifting_share": n_in / per_day,
+                "accuracy": correct[idx].mean(),
+                "feedback_accuracy": feedback,
+                "n_feedback": int(seen.sum()),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,379 @@
+"""One command line: `python -m qa_utils COMMAND ...` (or `qa-utils COMMAND ...`).
+
+Commands, in the order of the data flow:
+
+- `train`     fine-tune a model (transformers Trainer), resumable
+- `evaluate`  predict, score and write every result file of a run
+- `score`     EM/F1 of a prediction file, exactly like the official evaluate-v1.1.py
+- `analyse`   slices with intervals, answer types, error categories, calibration, comparison
+- `serve`     answer questions over HTTP
+- `run`       execute the chapter's notebooks in order with papermill
+- `publish`   copy an executed run's notebooks into notebooks/ for readers
+
+User errors print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from qa_utils.project.config import ALL, PROFILE_NAMES, Profile, get_profile, resolve_profile_name
+from qa_utils.project.cpu import passive_openmp
+from qa_utils.project.paths import project_root
+
+EPILOG = """examples:
+  python -m qa_utils train --profile smoke --output runs/smoke/model
+  python -m qa_utils evaluate --model runs/smoke/model --profile smoke --output runs/smoke/eval
+  python -m qa_utils score ../shared/squad/dev-v1.1.json runs/smoke/eval/predictions.json
+  python -m qa_utils analyse ../shared/squad/dev-v1.1.json predictions.json --out runs/analysis
+  python -m qa_utils serve --model runs/quick/model --port 8000
+  python -m qa_utils run --profile smoke --only 01 02
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix (a bad file, flag or folder): one line, exit status 2."""
+
+
+def _parse_questions(text: str) -> int | str:
+    """A number of questions, or 'all'."""
+    return ALL if text == ALL else int(text)
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "int | None": _parse_questions}
+
+
+def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """One flag per profile field, so any setting can be overridden from the command line."""
+    parser.add_argument(
+        "--profile",
+        default="",
+        choices=("", *PROFILE_NAMES),
+        help="settings bundle (default: $QA_PROFILE, else auto)",
+    )
+    for field in dataclasses.fields(Profile):
+        if field.name in ("name", *skip):
+            continue
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            dest=field.name,
+            type=FLAG_TYPES.get(str(field.type), str),
+            default=None,
+            help=f"override the profile's {field.name}",
+        )
+
+
+def _profile(args: argparse.Namespace) -> Profile:
+    names = {f.name for f in dataclasses.fields(Profile)} - {"name"}
+    return get_profile(args.profile, **{k: getattr(args, k, None) for k in names})
+
+
+# --- train / evaluate ---------------------------------------------------------------------------
+
+
+def add_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--train-file",
+        default="",
+        help="SQuAD train file (default: $QA_SQUAD_TRAIN, data/squad/, ../shared/squad/, "
+        "else the Hub)",
+    )
+    parser.add_argument("--output", required=True, help="folder for the fine-tuned model")
+    parser.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+    _add_profile_flags(parser)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Load the training split, take the profile's subset and fine-tune."""
+    # torch, transformers and datasets load only for the commands that need them (seconds).
+    from qa_utils.core.data import load_squad, resolve_squad_source, subset
+    from qa_utils.training.train import train
+
+    profile = _profile(args)
+    examples = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    if profile.train_questions:
+        examples = subset(examples, profile.train_questions, profile.seed)
+    result = train(profile, examples, args.output, resume=not args.no_resume)
+    summary = {
+        "model_dir": str(result.model_dir),
+        "train_seconds": round(result.train_seconds, 1),
+        "train_questions": result.train_questions,
+        "final_loss": result.final_loss,
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def add_evaluate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model folder, 'embedded' or Hub id")
+    parser.add_argument(
+        "--dev-file",
+        default="",
+        help="SQuAD dev file (default: $QA_SQUAD_DEV, data/squad/, ../shared/squad/, else the Hub)",
+    )
+    parser.add_argument("--output", required=True, help="folder for the result files")
+    _add_profile_flags(parser, skip=("model",))
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Load the dev split, take the profile's subset, evaluate and write the result files."""
+    # torch, transformers and datasets load only for the commands that need them (seconds).
+    from qa_utils.core.data import load_squad, resolve_squad_source, subset
+    from qa_utils.core.evaluate import evaluate
+
+    profile = _profile(args)
+    examples = load_squad(args.dev_file or resolve_squad_source("validation"))
+    if profile.dev_questions:
+        examples = subset(examples, profile.dev_questions, profile.seed)
+    metrics = evaluate(
+        args.model, examples, args.output, dataclasses.replace(profile, model=str(args.model))
+    )
+    keys = ("exact_match", "f1", "total", "questions_per_second")
+    print(json.dumps({k: metrics[k] for k in keys}, indent=2))
+    return 0
+
+
+# --- score --------------------------------------------------------------------------------------
+
+
+def add_score(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset_file", help="Dataset file (SQuAD .json, .jsonl or .parquet)")
+    parser.add_argument("prediction_file", help="Prediction file (JSON {id: answer text})")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Print the official JSON scores; missing and unknown ids are reported on stderr."""
+    # `datasets` loads only for the commands that read a dataset (seconds).
+    from qa_utils.core.data import SquadFormatError, load_squad
+    from qa_utils.core.metrics import (
+        PredictionFormatError,
+        read_predictions,
+        report_ids,
+        score_predictions,
+    )
+
+    try:
+        examples = load_squad(args.dataset_file)
+        report = score_predictions(examples, read_predictions(args.prediction_file))
+    except (SquadFormatError, PredictionFormatError) as err:
+        raise UserError(str(err)) from err
+    report_ids(report)
+    print(json.dumps(report.summary()))
+    return 0
+
+
+# --- analyse ------------------------------------------------------------------------------------
+
+
+def add_analyse(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("dataset", type=Path, help="SQuAD v1.1 dataset JSON (e.g. dev-v1.1.json)")
+    add("predictions", type=Path, help="official-format predictions {id: text}")
+    add("--out", type=Path, required=True, help="folder for CSV tables and PNG figures")
+    add("--records", type=Path, help="our records.parquet, for confidences")
+    add("--compare", type=Path, help="second prediction file for a paired test")
+    add("--train", type=Path, help="SQuAD training JSON, for the rare-word slice")
+    add("--rare-k", type=int, default=5, help="rare = seen at most K times in training")
+    add("--bootstrap", type=int, default=1000, help="bootstrap/randomisation resamples")
+    add("--seed", type=int, default=0, help="seed of every resampling")
+    add("--no-spacy", action="store_true", help="use the rule-based answer typing")
+
+
+def run_analyse(args: argparse.Namespace) -> int:
+    """Analyse a prediction file; tables and figures go to --out, a summary to stdout."""
+    # pandas, matplotlib and spaCy load only for the commands that need them (seconds).
+    from qa_utils.analysis.tables import InputFileError
+    from qa_utils.workflow.report import analyse_files
+
+    try:
+        lines = analyse_files(args)
+    except InputFileError as err:
+        raise UserError(str(err)) from err
+    print("\n".join(lines))
+    return 0
+
+
+# --- serve --------------------------------------------------------------------------------------
+
+
+def add_serve(parser: argparse.ArgumentParser) -> None:
+    # The defaults are ServiceLimits' own, shown in --help by the app's module.
+    add = parser.add_argument
+    add("--model", required=True, help="model folder (RUN_DIR/model), embedded, or module:factory")
+    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    add("--max-concurrency", type=int, default=None, help="model threads")
+    add("--max-queue", type=int, default=None, help="requests waiting, then 503")
+    add("--max-context-chars", type=int, default=None)
+    add("--max-question-chars", type=int, default=None)
+    add("--threads", type=int, default=0, help="torch threads (0: the model's saved setting)")
+    add("--graceful-timeout", type=float, default=10.0, help="seconds to finish on shutdown")
+    add("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def exit_cleanly(signum: int, frame: Any) -> None:
+    """Signal handler: leave with status 0 (the graceful shutdown has already happened)."""
+    raise SystemExit(0)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve the model until SIGINT/SIGTERM (the model loads in the app's lifespan)."""
+    # FastAPI and uvicorn load only for the command that serves (seconds).
+    import uvicorn
+
+    from qa_utils.serving.app import ServiceLimits, create_app, load_answerer, model_problem
+
+    problem = model_problem(args.model)
+    if problem:
+        raise UserError(problem)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
+    passive_openmp()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn replaces these while it serves, shuts down gracefully on either signal and
+        # then raises it again for the previous handler: make that an exit with status 0
+        signal.signal(signum, exit_cleanly)
+    chosen = {
+        "max_question_chars": args.max_question_chars,
+        "max_context_chars": args.max_context_chars,
+        "max_concurrency": args.max_concurrency,
+        "max_queue": args.max_queue,
+    }
+    limits = ServiceLimits(**{k: v for k, v in chosen.items() if v is not None})
+    app = create_app(lambda: load_answerer(args.model, args.threads), limits, args.model)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=args.graceful_timeout,
+    )
+    return 0
+
+
+# --- run / publish ------------------------------------------------------------------------------
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    """KEY=VALUE, the value parsed as JSON when it is JSON (else kept as text)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def add_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        default="",
+        choices=("", *PROFILE_NAMES),
+        help="smoke, quick, full or auto (default: $QA_PROFILE, else auto)",
+    )
+    parser.add_argument("--run-dir", default="", help="reuse or name the run folder")
+    parser.add_argument("--only", nargs="*", default=[], help="notebook prefixes, e.g. 01 03")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        help="extra notebook parameter KEY=VALUE (JSON values), repeatable",
+    )
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Execute the notebooks into runs/<profile>-<timestamp>/ (or --run-dir)."""
+    # papermill and nbconvert load only for the commands that run notebooks (seconds).
+    from qa_utils.workflow.runner import run_all
+
+    try:
+        profile = resolve_profile_name(args.profile)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.run_dir) if args.run_dir else project_root() / "runs" / f"{profile}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_all(profile, run_dir, args.only, dict(args.parameter))
+
+
+def add_publish(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="a run folder written by `run`")
+    parser.add_argument("--target", default="", help="default: the project's notebooks/")
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    """Copy the run's executed notebooks, without their traces, into notebooks/."""
+    # nbformat loads only for the command that publishes.
+    from qa_utils.workflow.publish import publish
+
+    for path in publish(args.run_dir, args.target or None):
+        print(path)
+    return 0
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]
+COMMANDS: dict[str, Command] = {
+    "train": ("fine-tune a model (transformers Trainer)", add_train, run_train),
+    "evaluate": ("predict and score on the dev set", add_evaluate, run_evaluate),
+    "score": ("EM/F1 of a prediction file (= evaluate-v1.1.py)", add_score, run_score),
+    "analyse": ("error analysis of a prediction file", add_analyse, run_analyse),
+    "serve": ("answer questions over HTTP", add_serve, run_serve),
+    "run": ("run the chapter's notebooks with papermill", add_run, run_run),
+    "publish": ("copy a run's notebooks into notebooks/", add_publish, run_publish),
+}
+
+
+def build_parser(prog: str = "python -m qa_utils") -> argparse.ArgumentParser:
+    """The argument parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        epilog=EPILOG,
+        formatter_class=argparse.RawTextHelpFormatter,
+        description="Fine-tune, evaluate, analyse and serve extractive QA models on SQuAD.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add, _) in COMMANDS.items():
+        add(
+            commands.add_parser(
+                name, help=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+            )
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m qa_utils` and `qa-utils`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](args)
+    except (UserError, ValueError, FileNotFoundError, OSError) as err:
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+
+
+def command_main(name: str) -> Callable[[Sequence[str] | None], int]:
+    """`main` of one command, for the module paths kept working (`python -m qa_utils.metrics`)."""
+
+    def run(argv: Sequence[str] | None = None) -> int:
+        return main([name, *(sys.argv[1:] if argv is None else argv)])
+
+    return run

@@ -1,0 +1,177 @@
+"""Figures of the error analysis; each helper returns a fixed-size matplotlib Figure.
+
+Every figure is drawn from a table made by `qa_utils.analysis` (never from raw files), has a
+title and labelled axes, and shows the counts behind each bar or cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+CONFUSION_SIZE = (10.0, 8.0)
+
+
+SLICE_SIZE = (7.0, 4.0)
+
+
+SLICE_GRID_SIZE = (16.0, 9.0)
+
+
+ERRORS_SIZE = (8.0, 4.0)
+
+
+RELIABILITY_SIZE = (6.0, 7.0)
+
+
+SMALL_COLOR, SLICE_COLOR = "#bbbbbb", "#4c72b0"
+
+
+def plot_answer_type_confusion(confusion: pd.DataFrame) -> Figure:
+    """Heatmap of gold (rows) against predicted (columns) answer type, row-normalised.
+
+    Each cell shows the share of its row and, in brackets, its count; row labels carry the
+    number of questions of each gold type.
+
+    Args:
+        confusion: Counts from `qa_utils.analysis.answer_type_confusion`.
+    """
+    counts = confusion.to_numpy()
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    fig, ax = plt.subplots(figsize=CONFUSION_SIZE, layout="constrained")
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, label="share of the gold type's questions")
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            color = "white" if shares[i, j] > 0.6 else "black"
+            label = f"{shares[i, j]:.0%}\n({count})"
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color=color)
+    rows = [f"{name} (n={int(n)})" for name, n in zip(confusion.index, totals[:, 0], strict=True)]
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xticks(range(len(confusion.columns)), confusion.columns, rotation=35, ha="right")
+    ax.set(
+        title="Gold vs predicted answer type (row-normalised; counts in brackets)",
+        xlabel="Predicted answer type",
+        ylabel="Gold answer type",
+    )
+    return fig
+
+
+def draw_slice(ax: plt.Axes, rows: pd.DataFrame, metric: str, overall: float | None) -> None:
+    """Bars of one slice's metric with bootstrap intervals, counts under the names; small grey."""
+    x = np.arange(len(rows))
+    values = rows[metric].fillna(0).to_numpy()
+    low, high = rows[f"{metric}_low"].fillna(0), rows[f"{metric}_high"].fillna(0)
+    errors = np.clip(np.vstack([values - low, high - values]), 0, None)
+    colors = [SMALL_COLOR if small else SLICE_COLOR for small in rows["small"]]
+    ax.bar(x, values, yerr=errors, color=colors, capsize=3)
+    if overall is not None:
+        ax.axhline(
+            overall, color="black", linestyle="--", linewidth=1, label=f"overall {overall:.1f}"
+        )
+        ax.legend(loc="lower right", fontsize=7)
+    labels = [f"{v} ({n})" for v, n in zip(rows["value"], rows["n"], strict=True)]
+    ax.set_xticks(x, labels, rotation=35, ha="right", fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(f"{metric.upper()} (%)")
+
+
+def plot_slice(
+    slices: pd.DataFrame, column: str, title: str, metric: str = "f1", overall: float | None = None
+) -> Figure:
+    """One slicing column's metric per value, with 95% intervals (grey: small slices)."""
+    fig, ax = plt.subplots(figsize=SLICE_SIZE, layout="constrained")
+    draw_slice(ax, slices[slices["slice"] == column], metric, overall)
+    ax.set(
+        title=f"{metric.upper()} by {title.lower()} (95% bootstrap CI; grey = small)", xlabel=title
+    )
+    return fig
+
+
+def plot_slice_grid(
+    slices: pd.DataFrame, titles: dict[str, str], metric: str = "f1", overall: float | None = None
+) -> Figure:
+    """All slicing columns in one grid of bar charts (grey bars: small slices)."""
+    columns = [c for c in titles if c in set(slices["slice"])]
+    fig, axes = plt.subplots(2, 4, figsize=SLICE_GRID_SIZE, layout="constrained")
+    for ax, column in zip(axes.flat, columns, strict=False):
+        draw_slice(ax, slices[slices["slice"] == column], metric, overall)
+        ax.set(title=titles[column], xlabel="value (questions)")
+    for ax in axes.flat[len(columns) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"{metric.upper()} per slice (95% bootstrap CI; questions in brackets; grey = small slice)"
+    )
+    return fig
+
+
+def plot_error_categories(errors: pd.DataFrame) -> Figure:
+    """Horizontal bars: how many answers fall in each error category, with shares."""
+    fig, ax = plt.subplots(figsize=ERRORS_SIZE, layout="constrained")
+    y = np.arange(len(errors))[::-1]
+    ax.barh(y, errors["n"], color=SLICE_COLOR)
+    for yi, n, share in zip(y, errors["n"], errors["share"], strict=True):
+        ax.annotate(f" {n} ({share:.1%})", (n, yi), va="center", fontsize=8)
+    ax.set_yticks(y, errors["category"])
+    ax.set_xlim(0, max(1, errors["n"].max()) * 1.25)
+    ax.set(title="Where the answers go wrong", xlabel="Questions", ylabel="Error category")
+    return fig
+
+
+def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
+    """Reliability diagram (accuracy against confidence per bin) above a histogram of counts."""
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=RELIABILITY_SIZE, sharex=True, height_ratios=[3, 1], layout="constrained"
+    )
+    centers = (calibration["lower"] + calibration["upper"]) / 2
+    width = float((calibration["upper"] - calibration["lower"]).iloc[0])
+    top.bar(
+        centers,
+        calibration["accuracy"].fillna(0),
+        width=width * 0.9,
+        color=SLICE_COLOR,
+        label="exact match",
+    )
+    top.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
+    top.plot(
+        calibration["confidence"],
+        calibration["accuracy"],
+        "o",
+        color="darkorange",
+        label="mean confidence",
+    )
+    top.set(title=f"Reliability diagram (ECE = {ece:.3f})", ylabel="Exact match rate", ylim=(0, 1))
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(centers, calibration["n"], width=width * 0.9, color=SMALL_COLOR)
+    for x, n in zip(centers, calibration["n"], strict=True):
+        bottom.annotate(str(n), (x, n), ha="center", va="bottom", fontsize=7)
+    bottom.set(xlabel="Confidence", ylabel="Questions", xlim=(0, 1))
+    bottom.set_ylim(0, max(1, calibration["n"].max()) * 1.3)
+    return fig
+
+
+def plot_comparison(comparison: pd.DataFrame, names: Sequence[str] = ("a", "b")) -> Figure:
+    """Difference of EM and F1 between two systems with its 95% interval and p-value."""
+    fig, ax = plt.subplots(figsize=SLICE_SIZE, layout="constrained")
+    y = np.arange(len(comparison))[::-1]
+    diff = comparison["difference"].to_numpy()
+    errors = np.vstack([diff - comparison["ci_low"], comparison["ci_high"] - diff])
+    ax.errorbar(diff, y, xerr=np.clip(errors, 0, None), fmt="o", capsize=4, color=SLICE_COLOR)
+    for yi, d, p, n in zip(y, diff, comparison["p_value"], comparison["n"], strict=True):
+        ax.annotate(f"{d:+.2f}  p={p:.2g}  n={n}", (d, yi + 0.15), ha="center", fontsize=8)
+    ax.axvline(0, color="black", linewidth=1)
+    reach = max(0.5, float(np.abs(comparison[["ci_low", "ci_high"]].to_numpy()).max()))
+    ax.set_xlim(-1.6 * reach, 1.6 * reach)
+    ax.set_yticks(y, [m.upper() for m in comparison["metric"]])
+    ax.set_ylim(-0.7, len(comparison) - 0.3)
+    ax.set(
+        title=f"{names[0]} minus {names[1]} (paired, 95% CI)",
+        xlabel="Difference (points)",
+        ylabel="Metric",
+    )
+    return fig

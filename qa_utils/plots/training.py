@@ -1,0 +1,39 @@
+"""Figures for the fine-tuning chapter: data length distributions and the training curve."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def plot_lengths(lengths: pd.DataFrame, max_length: int) -> Figure:
+    """Histograms of question, context and answer lengths, with the window size marked."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    for ax, column in zip(axes, ("question", "context", "answer"), strict=True):
+        ax.hist(lengths[column], bins=40, color="tab:blue", alpha=0.8)
+        ax.set_title(f"{column} length (median {lengths[column].median():.0f})")
+        ax.set_xlabel("tokens")
+        ax.set_ylabel("examples")
+    axes[1].axvline(max_length, color="tab:red", linestyle="--", label=f"max_length={max_length}")
+    axes[1].legend()
+    fig.suptitle(f"Token lengths of {len(lengths):,} examples")
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curve(history: pd.DataFrame) -> Figure:
+    """Training loss and learning rate against the optimisation step."""
+    steps = history.dropna(subset=["loss"])
+    fig, loss_ax = plt.subplots(figsize=(8, 3.5))
+    loss_ax.plot(steps["step"], steps["loss"], color="tab:blue", label="training loss")
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("loss (start + end cross-entropy / 2)")
+    rate_ax = loss_ax.twinx()
+    rate_ax.plot(steps["step"], steps["learning_rate"], color="tab:orange", label="learning rate")
+    rate_ax.set_ylabel("learning rate")
+    loss_ax.set_title(f"Fine-tuning: {len(steps)} logged steps")
+    handles = loss_ax.get_lines() + rate_ax.get_lines()
+    loss_ax.legend(handles, [h.get_label() for h in handles], loc="upper center")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,161 @@
+"""Profiles: smoke (tests, CI), quick (a laptop CPU), full (the recipe on a GPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+EMBEDDED_MODEL = "embedded"
+
+
+REFERENCE_MODEL = "google-bert/bert-base-uncased"
+
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run needs to know; every field can be overridden.
+
+    `train_questions` / `dev_questions` of None mean "all of them".
+    """
+
+    name: str
+    model: str = EMBEDDED_MODEL
+    train_questions: int | None = None
+    dev_questions: int | None = None
+    epochs: float = 1.0
+    learning_rate: float = 1e-4
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    max_length: int = 384
+    doc_stride: int = 128
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    bf16: bool = False
+    seed: int = 0
+    n_best_size: int = 20
+    max_answer_length: int = 30
+    threads: int = 0
+    save_steps: int = 200
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        train_questions=64,
+        dev_questions=32,
+        epochs=1.0,
+        batch_size=16,
+        max_length=192,
+        doc_stride=64,
+        save_steps=2,
+    ),
+    "quick": Profile(
+        name="quick",
+        train_questions=16_000,
+        epochs=1.0,
+        learning_rate=1e-4,
+        batch_size=16,
+        # On two CPU cores, batches of 16 windows answered 42 questions/s and batches of 64 only
+        # 23 (benchmarks/eval_throughput.py trial); a GPU (the full profile) wants the larger.
+        eval_batch_size=16,
+    ),
+    "full": Profile(
+        name="full",
+        model=REFERENCE_MODEL,
+        epochs=3.0,
+        learning_rate=2e-5,
+        batch_size=16,
+        bf16=True,
+        save_steps=1000,
+    ),
+}
+
+
+PROFILE_NAMES = (*PROFILES, "auto")
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _hub_reachable() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False")
+
+
+def resolve_profile_name(name: str = "") -> str:
+    """Turn '' (use $QA_PROFILE, default 'auto') and 'auto' into a concrete profile name."""
+    name = name or os.environ.get("QA_PROFILE", "") or "auto"
+    if name not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}")
+    if name == "auto":
+        return "full" if _has_gpu() and _hub_reachable() else "quick"
+    return name
+
+
+def get_profile(name: str = "", **overrides: Any) -> Profile:
+    """Return the named profile with `overrides` applied (None values are ignored).
+
+    >>> get_profile("smoke", epochs=2).epochs
+    2
+    """
+    profile = PROFILES[resolve_profile_name(name)]
+    known = {f.name for f in dataclasses.fields(Profile)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(f"unknown profile field(s): {', '.join(sorted(unknown))}")
+    # "all" is how a command line or notebook asks for every question (None is "no override").
+    chosen = {k: (None if v == ALL else v) for k, v in overrides.items() if v is not None}
+    profile = dataclasses.replace(profile, **chosen)
+    validate_profile(profile)
+    return profile
+
+
+def validate_profile(profile: Profile) -> None:
+    """Reject values that would only fail later, deep inside a library."""
+    for field in ("train_questions", "dev_questions"):
+        value = getattr(profile, field)
+        if value is not None and value <= 0:
+            raise ValueError(
+                f"{field} must be a positive number of questions (or 'all'), got {value}"
+            )
+    for field in (
+        "batch_size",
+        "eval_batch_size",
+        "max_length",
+        "n_best_size",
+        "max_answer_length",
+    ):
+        if getattr(profile, field) <= 0:
+            raise ValueError(f"{field} must be positive, got {getattr(profile, field)}")
+    if not 0 < profile.doc_stride < profile.max_length:
+        raise ValueError(
+            f"doc_stride must be between 0 and max_length ({profile.max_length}), "
+            f"got {profile.doc_stride}"
+        )
+    if profile.epochs <= 0 or profile.learning_rate <= 0:
+        raise ValueError("epochs and learning_rate must be positive")
+
+
+EVALUATION_FIELDS = ("dev_questions", "eval_batch_size", "n_best_size", "max_answer_length")
+"""Profile fields that only affect evaluation: a trained model is reused across them."""
+
+
+def training_settings(profile: Profile | dict[str, Any]) -> dict[str, Any]:
+    """The fields that shape the trained model (all but `EVALUATION_FIELDS`).
+
+    Takes a profile or its dict (as saved next to a trained model).
+    """
+    fields = profile if isinstance(profile, dict) else profile_dict(profile)
+    return {k: v for k, v in fields.items() if k not in EVALUATION_FIELDS}
+
+
+def profile_dict(profile: Profile) -> dict[str, Any]:
+    """The profile as a plain dict, for JSON files and papermill."""
+    return dataclasses.asdict(profile)

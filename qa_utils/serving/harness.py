@@ -1,0 +1,177 @@
+"""Serve a question-answering model over HTTP: FastAPI app, limits, Prometheus metrics, CLI.
+
+Start it with one command (Ctrl-C or SIGTERM stops it cleanly)::
+
+    python -m qa_utils.serve --model RUN_DIR/model --port 8000
+
+Endpoints:
+
+- ``POST /answer`` with JSON ``{"question": str, "context": str}`` returns ``{"answer",
+  "start", "end", "score", "latency_ms", "model_ms"}`` (``latency_ms``: time in the service,
+  waiting included; ``model_ms``: the model call alone). Missing fields, wrong types and
+  empty or blank strings get 422, a question or context over the size limits gets 413, each
+  with a readable ``detail``.
+- ``GET /health``: ``{"status": "ok", "model": ..., "in_flight": n}`` once the model is loaded.
+- ``GET /metrics``: Prometheus text format: requests by endpoint and status, request and
+  model latency histograms, requests in flight, requests turned away.
+
+Concurrency: model calls run on a thread pool of ``max_concurrency`` threads (default 1: on a
+small CPU one call already uses every core, and a shared Hugging Face fast tokenizer is not
+safe to call from several threads at once). Up to ``max_queue`` further requests wait for a
+thread; beyond ``max_concurrency + max_queue`` requests in flight the service answers 503
+with ``Retry-After: 1`` at once instead of letting latency grow without bound.
+
+Shutdown: on SIGINT/SIGTERM uvicorn stops accepting connections, lets the requests in flight
+finish (at most ``--graceful-timeout`` seconds), then the app's lifespan closes the thread
+pool and the process exits with status 0 (a signal during startup also exits with 0).
+
+Anything with ``.answer(question, context)`` returning an object with ``text``, ``start``,
+``end`` and ``score`` can be served (`Answerer`): ``--model`` takes a model folder,
+``embedded`` (loaded with `qa_utils.predict.QAModel`) or ``package.module:factory``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Thread
+
+from fastapi import FastAPI
+
+from qa_utils.project.paths import REPO_ROOT
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now on `host` (another process could still take it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(
+    url: str, timeout_s: float = 120.0, process: subprocess.Popen | None = None
+) -> None:
+    """Poll `url`/health until it answers 200; fail early if `process` exits.
+
+    Raises:
+        TimeoutError: no healthy answer within `timeout_s`.
+        RuntimeError: `process` ended before the service became healthy.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/health did not answer within {timeout_s:.0f} s")
+
+
+@dataclass
+class Service:
+    """A service started with `start_service`: its process, address and log file."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the service printed so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """Send SIGTERM, wait for a clean exit (kill after `timeout_s`); return the status."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout_s)
+        return int(self.process.returncode)
+
+
+def start_service(
+    model: str | Path,
+    log_path: str | Path,
+    port: int = 0,
+    extra_args: Sequence[str] = (),
+    timeout_s: float = 180.0,
+) -> Service:
+    """Start `python -m qa_utils.serve` on 127.0.0.1 in the background and wait for /health.
+
+    Args:
+        model: What to serve (see `--model`).
+        log_path: File that receives the service's output.
+        port: Port to listen on; 0 picks a free one.
+        extra_args: Further command-line options, e.g. ("--max-concurrency", "2").
+        timeout_s: How long to wait for the model to load.
+    """
+    port = port or free_port()
+    root = str(REPO_ROOT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "qa_utils",
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+    ]
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [*command, *extra_args], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    service = Service(process, f"http://127.0.0.1:{port}", log_path)
+    atexit.register(service.stop)  # never leave a server behind when the caller exits
+    try:
+        wait_until_healthy(service.url, timeout_s, process)
+    except (TimeoutError, RuntimeError) as exc:
+        service.stop()
+        raise RuntimeError(f"{exc}; service log:\n{service.log()[-2000:]}") from exc
+    return service
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, timeout_s: float = 60.0) -> Iterator[str]:
+    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its URL.
+
+    Leaving the block asks the server to shut down (as SIGTERM would) and waits for it.
+    """
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = Thread(target=server.run, name="qa-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        raise RuntimeError("the service did not start (see the log above)")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout_s)

@@ -1,0 +1,212 @@
+"""Fine-tune a span-prediction model with transformers' Trainer.
+
+The same entry point runs on one CPU, one GPU, or several processes under `torchrun` /
+`accelerate launch`: Trainer reads the distributed environment itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from datasets import Dataset
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+from qa_utils.core.features import build_train_features
+from qa_utils.core.model import load_qa_model, load_tokenizer
+from qa_utils.project.config import Profile, profile_dict, training_settings
+from qa_utils.project.io import atomic_write_json, atomic_write_table
+from qa_utils.project.seed import set_seed
+
+CHECKPOINTS = "checkpoints"
+
+
+CHECKPOINT_SETTINGS = "run_settings.json"  # in CHECKPOINTS: the settings that wrote them
+
+
+HISTORY = "train_history.csv"
+
+
+RUN_CONFIG = "qa_run_config.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the model went and what training cost."""
+
+    model_dir: Path
+    train_seconds: float
+    train_questions: int
+    train_windows: int
+    final_loss: float
+
+
+def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
+    """Trainer settings from a profile: dynamic padding + length grouping, seeded, checkpointed."""
+    distributed_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(output_dir / CHECKPOINTS),
+        per_device_train_batch_size=profile.batch_size,
+        num_train_epochs=profile.epochs,
+        learning_rate=profile.learning_rate,
+        weight_decay=profile.weight_decay,
+        warmup_steps=profile.warmup_ratio,
+        lr_scheduler_type="linear",
+        bf16=profile.bf16 and torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length",
+        logging_steps=5,
+        save_strategy="steps",
+        save_steps=profile.save_steps,
+        save_total_limit=2,
+        seed=profile.seed,
+        data_seed=profile.seed,
+        report_to="none",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_backend="gloo" if distributed_cpu else None,
+        disable_tqdm=False,
+    )
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint that was written to the end, or None.
+
+    Trainer does not write checkpoints atomically: a run killed while saving leaves a folder
+    whose trainer_state.json is empty or missing, and resuming from it would fail.
+    """
+    steps = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    for checkpoint in reversed(steps):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (checkpoint / "model.safetensors").is_file():
+            return str(checkpoint)
+    return None
+
+
+def run_settings(profile: Profile | dict[str, Any], n_questions: int) -> dict[str, Any]:
+    """What makes two training runs the same run: the training settings and the data size.
+
+    Compared as read back from JSON, since finished runs and checkpoints store it there.
+    """
+    return json.loads(
+        json.dumps({"training": training_settings(profile), "train_questions": n_questions})
+    )
+
+
+def resumable_checkpoint(folder: Path, settings: dict[str, Any]) -> str | None:
+    """The last complete checkpoint in `folder` if a run with the same `settings` wrote it.
+
+    `settings` is JSON-like, as `run_settings` gives it.
+
+    Checkpoints of a run with other settings (or unknown ones) are moved aside to
+    `<folder>-replaced`, so a new run neither resumes from them (the optimizer, schedule and
+    data position of another run) nor mixes its own checkpoints with theirs. Only the main
+    process moves files; every process decides the same way.
+    """
+    marker = folder / CHECKPOINT_SETTINGS
+    stale = folder.is_dir() and any(folder.glob("checkpoint-*"))
+    if stale and marker.is_file():
+        stale = json.loads(marker.read_text(encoding="utf-8")) != settings
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if stale and main_process:
+        aside = folder.with_name(folder.name + "-replaced")
+        if aside.exists():
+            shutil.rmtree(aside)
+        folder.rename(aside)
+        warnings.warn(f"checkpoints of a run with other settings moved to {aside}", stacklevel=2)
+    if main_process:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(marker, settings)
+    return None if stale else last_complete_checkpoint(folder)
+
+
+def save_history(trainer: Trainer, path: Path) -> pd.DataFrame:
+    """Write the loss / learning-rate log of a training run as CSV."""
+    rows = [r for r in trainer.state.log_history if "loss" in r or "train_runtime" in r]
+    history = pd.DataFrame(rows)
+    atomic_write_table(path, history)
+    return history
+
+
+def train(
+    profile: Profile, examples: Dataset, output_dir: str | Path, resume: bool = True
+) -> TrainResult:
+    """Fine-tune `profile.model` on `examples` and save model, tokenizer, history and config.
+
+    Args:
+        profile: the run's settings.
+        examples: SQuAD-format training examples.
+        output_dir: the model folder; checkpoints go under `output_dir/checkpoints`.
+        resume: continue from the last checkpoint in `output_dir` if there is one.
+    """
+    output_dir = Path(output_dir)
+    finished = finished_run(output_dir, profile, len(examples))
+    if finished is not None:
+        return finished
+    set_seed(profile.seed)
+    if profile.threads:
+        torch.set_num_threads(profile.threads)
+    tokenizer = load_tokenizer(profile.model)
+    features = build_train_features(examples, tokenizer, profile.max_length, profile.doc_stride)
+    trainer = Trainer(
+        model=load_qa_model(profile.model),
+        args=training_arguments(profile, output_dir),
+        train_dataset=features,
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
+        processing_class=tokenizer,
+    )
+    last = resumable_checkpoint(output_dir / CHECKPOINTS, run_settings(profile, len(examples)))
+    if not resume:
+        last = None
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - started
+    trainer.save_model(str(output_dir))
+    result = TrainResult(output_dir, seconds, len(examples), len(features), output.training_loss)
+    if trainer.is_world_process_zero():
+        save_history(trainer, output_dir / HISTORY)
+        atomic_write_json(
+            output_dir / RUN_CONFIG,
+            {
+                "profile": profile_dict(profile),
+                "train_questions": len(examples),
+                "train_windows": len(features),
+                "train_seconds": seconds,
+                "resumed_from": last,
+                "final_loss": output.training_loss,
+                "world_size": trainer.args.world_size,
+            },
+        )
+    return result
+
+
+def load_run_config(model_dir: str | Path) -> dict:
+    """The configuration a saved model was trained with."""
+    return json.loads((Path(model_dir) / RUN_CONFIG).read_text(encoding="utf-8"))
+
+
+def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainResult | None:
+    """The result of an earlier, completed run with the same settings, if there is one.
+
+    Re-running a notebook or an interrupted `make run` then reuses the model instead of
+    training again; any change of a training setting trains anew (evaluation-only fields such
+    as `eval_batch_size` do not count).
+    """
+    if not (model_dir / RUN_CONFIG).is_file():
+        return None
+    done = load_run_config(model_dir)
+    if run_settings(done["profile"], done["train_questions"]) != run_settings(profile, n_questions):
+        return None
+    return TrainResult(
+        model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]
+    )

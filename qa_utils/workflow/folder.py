@@ -1,0 +1,67 @@
+"""One run's folder layout, shared by the notebooks, the runner and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_utils.project.config import Profile, get_profile
+from qa_utils.project.paths import project_root
+from qa_utils.project.seed import set_seed
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder: what the notebooks of one profile write and read."""
+
+    profile: Profile
+    dir: Path
+
+    @property
+    def model_dir(self) -> Path:
+        """The fine-tuned model (written by notebook 02, read by the rest)."""
+        return self.dir / "model"
+
+    @property
+    def eval_dir(self) -> Path:
+        """predictions.json, nbest.json, metrics.json and records.parquet (notebook 03)."""
+        return self.dir / "eval"
+
+    @property
+    def figures_dir(self) -> Path:
+        """Every figure the notebooks save."""
+        path = self.dir / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def train_path(self) -> str:
+        """Where the training split is read from (a file path or a Hub id)."""
+        from qa_utils.core.data import resolve_squad_source
+
+        return str(resolve_squad_source("train"))
+
+    @property
+    def dev_path(self) -> str:
+        """Where the dev split is read from (a file path or a Hub id)."""
+        from qa_utils.core.data import resolve_squad_source
+
+        return str(resolve_squad_source("validation"))
+
+
+def setup_run(profile: str = "", run_dir: str = "", seed: int | None = None, **overrides) -> Run:
+    """Resolve the profile, create the run folder and seed everything.
+
+    Args:
+        profile: a profile name; '' means $QA_PROFILE, else 'auto'.
+        run_dir: the run folder, absolute or relative to the project root;
+            '' means `runs/<profile>`.
+        seed: overrides the profile's seed when given.
+        **overrides: other profile fields to override (None values are ignored).
+    """
+    resolved = get_profile(profile, seed=seed, **overrides)
+    # A relative folder is taken from the project root, wherever the kernel was started.
+    folder = project_root() / (run_dir or Path("runs") / resolved.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    set_seed(resolved.seed)
+    return Run(resolved, folder)

@@ -1,0 +1,161 @@
+"""The `analyse` report: tables as CSV, figures as PNG and a summary, from prediction files.
+
+Everything in it is computed by `qa_utils.analysis.tables` from the per-example table and drawn
+by `qa_utils.plots`; this module only reads the inputs and writes the folder::
+
+    python -m qa_utils analyse DATASET.json PREDICTIONS.json --out DIR
+        [--records records.parquet] [--compare OTHER.json] [--train TRAIN.json]
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from qa_utils import plots
+from qa_utils.analysis.answer_types import load_spacy
+from qa_utils.analysis.slicing import SLICES, train_word_counts
+from qa_utils.analysis.tables import (
+    SMALL_SLICE,
+    Analysis,
+    InputFileError,
+    ScoredTable,
+    analyse,
+    compare_tables,
+    dataset_columns,
+    export_table,
+    load_dataset,
+    load_predictions,
+    load_records,
+    merge_records,
+    table_from_predictions,
+)
+from qa_utils.project.io import atomic_path, atomic_write_table
+
+
+def figure_makers(
+    result: Analysis, comparison: pd.DataFrame | None, names: tuple[str, str]
+) -> dict[str, Callable[[], Figure]]:
+    """The analysis figures by file stem, each drawn only when called (to keep memory low)."""
+    overall = result.overall.iloc[0]
+    makers = {
+        "answer_type_confusion": lambda: plots.plot_answer_type_confusion(result.confusion),
+        "slices_f1": lambda: plots.plot_slice_grid(result.slices, SLICES, "f1", overall["f1"]),
+        "slices_em": lambda: plots.plot_slice_grid(result.slices, SLICES, "em", overall["em"]),
+        "error_categories": lambda: plots.plot_error_categories(result.errors),
+    }
+    if result.calibration is not None and result.ece is not None:
+        makers["reliability"] = lambda: plots.plot_reliability(result.calibration, result.ece)
+    if comparison is not None:
+        makers["comparison"] = lambda: plots.plot_comparison(comparison, names)
+    return makers
+
+
+def write_outputs(
+    result: Analysis,
+    out_dir: str | Path,
+    comparison: pd.DataFrame | None = None,
+    names: tuple[str, str] = ("a", "b"),
+) -> list[Path]:
+    """Write the analysis tables (CSV) and figures (PNG) under `out_dir`; return their paths.
+
+    `names` label the two systems of `comparison` in its figure.
+    """
+    out = Path(out_dir)
+    tables = {
+        "examples": export_table(result.table),
+        "overall": result.overall,
+        "slices": result.slices,
+        "answer_type_confusion": result.confusion.reset_index(),
+        "error_categories": result.errors,
+        "error_examples": result.error_examples,
+        "calibration": result.calibration,
+        "confidently_wrong": result.confidently_wrong,
+        "comparison": comparison,
+    }
+    written = [atomic_write_table(out / f"{k}.csv", t) for k, t in tables.items() if t is not None]
+    for name, make in figure_makers(result, comparison, names).items():
+        fig = make()
+        with atomic_path(out / f"{name}.png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+        plt.close(fig)
+        written.append(out / f"{name}.png")
+    return written
+
+
+def summary_lines(
+    result: Analysis, scored: ScoredTable | None = None, comparison: pd.DataFrame | None = None
+) -> list[str]:
+    """A short plain-text summary: overall scores, weakest slices, errors, calibration."""
+    o = result.overall.iloc[0]
+    lines = [
+        f"EM {o.em:.2f} [{o.em_low:.2f}, {o.em_high:.2f}]  F1 {o.f1:.2f} [{o.f1_low:.2f}, "
+        f"{o.f1_high:.2f}]  (95% bootstrap CI, {o.n} questions)"
+    ]
+    if scored is not None:
+        unknown = ", ".join(scored.unknown_ids[:3]) + (
+            ", ..." if len(scored.unknown_ids) > 3 else ""
+        )
+        lines.append(
+            f"ids: {len(scored.missing_ids)} questions without a prediction (scored 0), "
+            f"{len(scored.unknown_ids)} predictions for unknown ids (ignored) {unknown}".rstrip()
+        )
+    large = result.slices[~result.slices["small"]].nsmallest(3, "f1")
+    weakest = ", ".join(f"{r.slice}={r.value} F1 {r.f1:.1f} (n={r.n})" for r in large.itertuples())
+    weakest = weakest or "none (every slice is small)"
+    lines.append(f"weakest slices (n >= {SMALL_SLICE}): {weakest}")
+    errors = ", ".join(f"{r.category} {r.share:.1%}" for r in result.errors.itertuples() if r.n)
+    lines.append(f"answers: {errors}")
+    if result.ece is None:
+        lines.append("calibration: skipped (no confidences; pass --records records.parquet)")
+    else:
+        lines.append(f"calibration: expected calibration error {result.ece:.3f}")
+    for r in [] if comparison is None else comparison.itertuples():
+        lines.append(
+            f"compare {r.metric.upper()}: {r.difference:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] "
+            f"p={r.p_value:.3g} on {r.n} questions (predictions minus --compare)"
+        )
+    return lines
+
+
+def analyse_files(args: Namespace) -> list[str]:
+    """Load the files named by the `analyse` command, analyse, write outputs; return a summary.
+
+    Args:
+        args: dataset, predictions, out, records, compare, train, rare_k, bootstrap, seed,
+            no_spacy (the flags of `python -m qa_utils analyse`).
+    """
+    plt.switch_backend("Agg")  # files only: never open a window, even where a display exists
+    examples = load_dataset(args.dataset)
+    scored = table_from_predictions(examples, load_predictions(args.predictions))
+    table = scored.table
+    if args.records:
+        table = merge_records(table, load_records(args.records))
+    comparison = None
+    if args.compare:
+        other = table_from_predictions(examples, load_predictions(args.compare)).table
+        comparison = compare_tables(table, other, args.bootstrap, args.seed)
+    counts = None
+    if args.train:
+        train = dataset_columns(load_dataset(args.train), ["context", "question"])
+        counts = train_word_counts(train["context"], train["question"])
+    nlp = None if args.no_spacy else load_spacy()
+    result = analyse(table, nlp, counts, args.rare_k, args.bootstrap, args.seed)
+    names = (args.predictions.name, args.compare.name if args.compare else "")
+    try:
+        written = write_outputs(result, args.out, comparison, names)
+    except OSError as exc:
+        raise InputFileError(f"{args.out}: cannot write the outputs ({exc})") from exc
+    lines = [f"{args.predictions} on {args.dataset}", *summary_lines(result, scored, comparison)]
+    typing = (
+        "rule-based fallback" if nlp is None else f"spaCy {nlp.meta['lang']}_{nlp.meta['name']}"
+    )
+    rare = f"k={args.rare_k}" if counts else "skipped (no --train)"
+    lines.append(f"answer types: {typing}; rare-word slice: {rare}")
+    lines.append(f"wrote {len(written)} files to {args.out}")
+    return lines

@@ -1,0 +1,192 @@
+"""Tests of the notebook-01 helpers: classification metrics, CV schemes, BLEU/ROUGE, online."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from datasets import Dataset
+from sklearn.metrics import f1_score as sklearn_f1
+
+from qa_utils.chapter.concepts import (
+    SCHEMES,
+    ConceptSizes,
+    answer_metric_table,
+    article_coin_labels,
+    binary_scores,
+    concept_sizes,
+    cv_compare,
+    fit_text_classifier,
+    prevalence_sweep,
+    question_table,
+    simulate_online,
+    split_by_article,
+    text_classifier,
+)
+from qa_utils.plots.concepts import (
+    CONFUSION_SIZE,
+    CV_SIZE,
+    ONLINE_SIZE,
+    SWEEP_SIZE,
+    plot_confusion,
+    plot_cv_compare,
+    plot_online,
+    plot_prevalence_sweep,
+)
+
+
+def toy_questions(n_articles: int = 8, per_article: int = 10) -> pd.DataFrame:
+    """Questions whose wording names their article; the answer type follows the wh-word."""
+    rows = []
+    for a in range(n_articles):
+        for q in range(per_article):
+            wh, kind = ("when", "Date") if q % 2 else ("who", "Person")
+            rows.append(
+                {
+                    "title": f"art{a}",
+                    "question": f"{wh} did topic{a} happen {q}",
+                    "answer_type": kind,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_concept_sizes_follow_profile_and_overrides() -> None:
+    assert concept_sizes("smoke") == ConceptSizes(2_000, 2_000, 300)
+    assert concept_sizes("quick").questions is None
+    assert concept_sizes("smoke", questions=500, lm_train_questions=700).questions == 500
+    assert concept_sizes("smoke", lm_train_questions=700).lm_train_questions == 700
+
+
+def test_concept_sizes_rejects_unknown_profile() -> None:
+    with pytest.raises(ValueError, match="unknown profile 'tiny'"):
+        concept_sizes("tiny")
+
+
+def test_question_table_types_the_first_gold_answer() -> None:
+    examples = Dataset.from_list(
+        [
+            {
+                "id": "q1",
+                "title": "T",
+                "context": "c",
+                "question": "When?",
+                "answers": {"text": ["March 1874", "1874"], "answer_start": [0, 6]},
+            },
+            {
+                "id": "q2",
+                "title": "T",
+                "context": "c",
+                "question": "How many?",
+                "answers": {"text": ["3.5 million"], "answer_start": [0]},
+            },
+        ]
+    )
+    table = question_table(examples)
+    assert list(table.columns) == ["id", "title", "question", "answer", "answer_type"]
+    assert table["answer"].tolist() == ["March 1874", "3.5 million"]
+    assert table["answer_type"].tolist() == ["Date", "Other Numeric"]
+
+
+def test_split_by_article_keeps_articles_on_one_side() -> None:
+    train, test = split_by_article(toy_questions(), test_size=0.25, seed=0)
+    assert not set(train["title"]) & set(test["title"])
+    assert len(train) + len(test) == 80 and test["title"].nunique() == 2
+
+
+def test_binary_scores_hand_example_and_sklearn() -> None:
+    y_true, y_pred = [1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 0, 1, 0, 0, 0, 0]
+    scores = binary_scores(y_true, y_pred)
+    assert scores["accuracy"] == 6 / 8
+    assert scores["precision"] == 2 / 3 and scores["recall"] == 2 / 3
+    assert scores["f1"] == pytest.approx(sklearn_f1(y_true, y_pred))
+
+
+def test_binary_scores_of_a_classifier_that_never_says_yes() -> None:
+    scores = binary_scores([1, 0, 0, 0], [0, 0, 0, 0])
+    assert scores == {"accuracy": 0.75, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def test_prevalence_sweep_moves_precision_not_recall() -> None:
+    rng = np.random.default_rng(1)
+    y_true = np.repeat([1, 0], 500)
+    # recall 0.8 on positives, 5% false alarms on negatives
+    y_pred = np.concatenate([rng.random(500) < 0.8, rng.random(500) < 0.05]).astype(int)
+    sweep = prevalence_sweep(y_true, y_pred, rates=(0.5, 0.05), n=4000, seed=0)
+    assert sweep["majority_accuracy"].tolist() == [0.5, 0.95]
+    assert sweep["recall"].iloc[0] == pytest.approx(sweep["recall"].iloc[1], abs=0.05)
+    assert sweep["precision"].iloc[1] < sweep["precision"].iloc[0] - 0.3
+    assert sweep.equals(prevalence_sweep(y_true, y_pred, rates=(0.5, 0.05), n=4000, seed=0))
+
+
+def test_prevalence_sweep_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="both positive and negative"):
+        prevalence_sweep([1, 1], [1, 0])
+
+
+def test_text_classifier_learns_wh_words() -> None:
+    table = toy_questions()
+    model = fit_text_classifier(table["question"], table["answer_type"], seed=0)
+    assert model.predict(["when did topic3 happen 9"]).tolist() == ["Date"]
+    assert model.get_params()["logisticregression__random_state"] == 0
+    balanced = text_classifier(seed=1, class_weight="balanced")
+    assert balanced.get_params()["logisticregression__class_weight"] == "balanced"
+
+
+def test_article_coin_labels_are_constant_within_an_article() -> None:
+    titles = np.array(["b", "a", "b", "c", "a"])
+    coins = article_coin_labels(titles, seed=3)
+    assert coins[0] == coins[2] and coins[1] == coins[4]
+    assert set(coins) <= {0, 1}
+    assert (coins == article_coin_labels(titles, seed=3)).all()
+
+
+def test_cv_compare_shows_leakage_only_with_shuffled_folds() -> None:
+    table = toy_questions()
+    tasks = {"coin": article_coin_labels(table["title"], seed=0)}
+    scores = cv_compare(table["question"], tasks, table["title"], n_splits=4, seed=0)
+    assert set(scores["scheme"]) == set(SCHEMES) and len(scores) == 8
+    by_scheme = scores.groupby("scheme")
+    assert (by_scheme.get_group(SCHEMES[1])["shared_groups"] == 0).all()
+    assert (by_scheme.get_group(SCHEMES[0])["shared_groups"] > 0).all()
+    # the question names its article, so shuffled folds memorise the per-article coin
+    shuffled, grouped = (by_scheme.get_group(s)["accuracy"].mean() for s in SCHEMES)
+    assert shuffled > 0.9 and grouped < shuffled - 0.3
+
+
+def test_answer_metric_table_short_answers() -> None:
+    table = answer_metric_table("Denver Broncos", ["Denver Broncos", "Broncos", "Panthers"])
+    exact, partial, wrong = (row for _, row in table.iterrows())
+    assert (exact["EM"], exact["F1"], exact["ROUGE-L"]) == (100.0, 100.0, 100.0)
+    assert exact["BLEU"] == 0.0  # fewer than 4 tokens: no 4-gram can match
+    assert partial["F1"] == pytest.approx(200 / 3) and partial["EM"] == 0.0
+    assert wrong[["EM", "F1", "BLEU", "sentence_BLEU", "ROUGE-1"]].sum() == 0.0
+
+
+def test_simulate_online_ramps_the_drifting_share() -> None:
+    correct = np.array([True] * 80 + [False] * 20)
+    drifting = np.array([False] * 80 + [True] * 20)
+    online = simulate_online(correct, drifting, days=5, per_day=200, final_share=1.0, seed=0)
+    assert online["drifting_share"].iloc[0] == pytest.approx(0.2)
+    assert online["drifting_share"].iloc[-1] == 1.0
+    assert online["accuracy"].iloc[-1] == 0.0  # every drifting question is answered wrongly
+    assert online["n_feedback"].between(1, 200).all()
+    assert online.equals(
+        simulate_online(correct, drifting, days=5, per_day=200, final_share=1.0, seed=0)
+    )
+
+
+def test_simulate_online_needs_both_slices() -> None:
+    with pytest.raises(ValueError, match="inside and outside the drifting slice"):
+        simulate_online([True, False], [False, False])
+
+
+def test_plots_have_fixed_sizes() -> None:
+    sweep = prevalence_sweep([1, 0, 1, 0], [1, 0, 0, 0], rates=(0.5, 0.1), n=100)
+    assert tuple(plot_prevalence_sweep(sweep).get_size_inches()) == SWEEP_SIZE
+    fig = plot_confusion(["a", "b", "b"], ["a", "b", "a"], labels=["a", "b"])
+    assert tuple(fig.get_size_inches()) == CONFUSION_SIZE
+    scores = pd.DataFrame({"task": ["t"] * 2, "scheme": list(SCHEMES), "accuracy": [0.9, 0.5]})
+    assert tuple(plot_cv_compare(scores).get_size_inches()) == CV_SIZE
+    online = simulate_online([True, False], [False, True], days=3, per_day=10)
+    assert tuple(plot_online(online, 0.5).get_size_inches()) == ONLINE_SIZE

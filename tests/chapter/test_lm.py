@@ -1,0 +1,124 @@
+"""Tests of the n-gram language models and perplexity (notebook 01)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qa_utils.chapter.lm import (
+    EOS,
+    UNK,
+    NgramLM,
+    build_vocab,
+    oov_rate,
+    padded_ngrams,
+    paragraph_docs,
+    perplexity,
+    perplexity_curve,
+    tokenize,
+)
+from qa_utils.plots.concepts import CURVE_SIZE, plot_perplexity_curve
+
+TOY = [tokenize("the cat sat"), tokenize("the dog sat")]
+SPECS = [
+    {"order": 1},
+    {"order": 2},
+    {"order": 3, "k": 0.5},
+    {"order": 2, "weights": (0.4, 0.6)},
+    {"order": 3, "weights": (0.2, 0.3, 0.5)},
+]
+
+
+def test_tokenize_lowercases_and_splits_punctuation() -> None:
+    assert tokenize("In 1889, Paris!") == ["in", "1889", ",", "paris", "!"]
+
+
+def test_perplexity_of_uniform_and_mixed_nll() -> None:
+    assert perplexity([math.log(10)] * 5) == pytest.approx(10)
+    probs = np.array([0.5, 0.25, 0.125])
+    # exp(mean NLL) is the geometric mean of 1/p
+    assert perplexity(-np.log(probs)) == pytest.approx(np.prod(1 / probs) ** (1 / 3))
+
+
+def test_perplexity_rejects_no_tokens() -> None:
+    with pytest.raises(ValueError, match="at least one token"):
+        perplexity([])
+
+
+def test_paragraph_docs_deduplicates_repeated_contexts() -> None:
+    docs = paragraph_docs(["A b.", "A b.", "C d"], limit=None)
+    assert docs == [["a", "b", "."], ["c", "d"]]
+    assert paragraph_docs(["A b.", "C d", "E"], limit=1) == [["a", "b", "."]]
+
+
+def test_vocab_keeps_frequent_words_and_oov_becomes_unk() -> None:
+    vocab = build_vocab(TOY, min_count=2)
+    assert vocab == {"the", "sat", UNK, EOS}
+    assert oov_rate([["the", "cat"]], vocab) == 0.5
+    assert padded_ngrams(["the", "cat"], 1, vocab) == [("the",), (UNK,), (EOS,)]
+
+
+def test_add_one_bigram_matches_hand_computation() -> None:
+    lm = NgramLM.fit(TOY, order=2, k=1.0, min_count=1)
+    assert len(lm.vocab) == 6  # the cat dog sat </s> <unk>
+    assert lm.prob(("the", "cat")) == pytest.approx((1 + 1) / (2 + 6))
+    assert lm.prob(("cat", "sat")) == pytest.approx((1 + 1) / (1 + 6))
+    assert lm.prob(("dog", "the")) == pytest.approx(1 / 7)  # seen history, unseen word
+    assert lm.prob(("<unk>", "the")) == pytest.approx(1 / 6)  # unseen history: uniform
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("history", [("<s>", "the"), ("the", "cat"), ("zebra", "moon")])
+def test_probabilities_sum_to_one(spec: dict, history: tuple[str, ...]) -> None:
+    lm = NgramLM.fit(TOY, min_count=1, **spec)
+    context = history[len(history) - (lm.order - 1) :] if lm.order > 1 else ()
+    total = sum(lm.prob((*context, word)) for word in lm.vocab)
+    assert total == pytest.approx(1.0)
+
+
+def test_token_nll_scores_every_token_and_eos() -> None:
+    lm = NgramLM.fit(TOY, order=2, k=1.0, min_count=1)
+    nll = lm.token_nll(["the", "cat", "sat"])
+    assert nll.shape == (4,)
+    assert perplexity(nll) == pytest.approx(math.exp(nll.mean()))
+    assert np.concatenate([nll, nll]) == pytest.approx(lm.corpus_nll([TOY[0], TOY[0]]))
+    assert lm.corpus_nll([]).size == 0
+
+
+def test_huge_k_gives_perplexity_of_vocabulary_size() -> None:
+    lm = NgramLM.fit(TOY, order=1, k=1e9, min_count=1)
+    assert perplexity(lm.corpus_nll(TOY)) == pytest.approx(len(lm.vocab), rel=1e-6)
+
+
+def test_bigram_fits_its_training_text_better_than_unigram() -> None:
+    docs = [tokenize("new york is big . new york is old .")] * 3
+    unigram = NgramLM.fit(docs, order=1, min_count=1)
+    bigram = NgramLM.fit(docs, order=2, min_count=1)
+    assert perplexity(bigram.corpus_nll(docs)) < perplexity(unigram.corpus_nll(docs))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"order": 0}, "order must be at least 1"),
+        ({"k": 0.0}, "k must be positive"),
+        ({"order": 2, "weights": (1.0,)}, "weights must be 2"),
+        ({"order": 2, "weights": (0.5, 0.6)}, "summing to 1"),
+        ({"order": 2, "weights": (-0.5, 1.5)}, "non-negative"),
+    ],
+)
+def test_bad_settings_are_rejected(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NgramLM.fit(TOY, **kwargs)
+
+
+def test_perplexity_curve_and_plot() -> None:
+    train = [tokenize("the cat sat on the mat")] * 4 + [tokenize("a dog sat on a log")] * 4
+    models = {"unigram": {"order": 1}, "bigram": {"order": 2, "weights": (0.5, 0.5)}}
+    curve = perplexity_curve(train, [tokenize("the dog sat")], models, fractions=(0.5, 1.0))
+    assert list(curve.columns) == ["model", "fraction", "train_tokens", "perplexity"]
+    assert len(curve) == 4 and curve["train_tokens"].is_monotonic_increasing
+    fig = plot_perplexity_curve(curve)
+    assert tuple(fig.get_size_inches()) == CURVE_SIZE

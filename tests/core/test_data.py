@@ -1,0 +1,433 @@
+"""Tests for qa_utils.data: the fixture, every bad-input message, formats, strict=False, sources."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from qa_utils.core.data import (
+    FEATURES,
+    HUB_ID,
+    SquadDataWarning,
+    SquadFormatError,
+    SquadSourceError,
+    load_squad,
+    load_squad_with_problems,
+    resolve_squad_source,
+    subset,
+)
+
+MINI = Path(__file__).parents[1] / "fixtures" / "mini_squad.json"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load_squad(MINI)
+
+
+@pytest.fixture
+def nested() -> dict:
+    """A fresh copy of the fixture in the nested format, for a test to break."""
+    return json.loads(MINI.read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, obj) -> Path:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def _write_jsonl(path: Path, records: list) -> Path:
+    lines = (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --- the fixture --------------------------------------------------------------------------------
+
+
+def test_fixture_loads_with_the_hub_schema(mini):
+    assert mini.features == FEATURES
+    assert len(mini) == 25 and len(set(mini["id"])) == 25
+    assert len(set(mini["title"])) == 3 and len(set(mini["context"])) == 8
+    assert all(len(answers["text"]) >= 2 for answers in mini["answers"])
+
+
+def test_fixture_covers_the_hard_cases(mini):
+    """Long contexts with late answers, repeated answer texts, unicode, punctuation."""
+    long_contexts = {c for c in mini["context"] if len(c) > 2500}
+    assert len(long_contexts) == 2
+    late = [
+        r for r in mini if r["context"] in long_contexts and r["answers"]["answer_start"][0] > 2500
+    ]
+    assert len(late) >= 2
+    repeated = [
+        (r["context"], text, start)
+        for r in mini
+        for text, start in zip(r["answers"]["text"], r["answers"]["answer_start"], strict=True)
+        if r["context"].count(text) > 1 and r["context"].find(text) != start
+    ]
+    assert len(repeated) >= 3
+    texts = {text for answers in mini["answers"] for text in answers["text"]}
+    assert {
+        "🌱",
+        "光の喫茶",
+        "€4.50 (tax incl.)",
+        "“Mon.–Sat.: 7:30–23:00; Sun.: closed!”",
+    } <= texts
+
+
+# --- one test per bad input: the message names file, place and field ------------------------
+
+
+def _at(d: dict, a: int, p: int | None = None, q: int | None = None) -> dict:
+    node = d["data"][a]
+    node = node["paragraphs"][p] if p is not None else node
+    return node["qas"][q] if q is not None else node
+
+
+NESTED_CASES = {
+    "missing_question": (
+        lambda d: _at(d, 0, 1, 2).pop("question"),
+        "data[0].paragraphs[1].qas[2].question: missing key 'question'",
+    ),
+    "missing_context": (
+        lambda d: _at(d, 2, 0).pop("context"),
+        "data[2].paragraphs[0].context: missing key 'context'",
+    ),
+    "missing_title": (lambda d: _at(d, 1).pop("title"), "data[1].title: missing key 'title'"),
+    "missing_answer_start": (
+        lambda d: _at(d, 0, 0, 0)["answers"][1].pop("answer_start"),
+        "data[0].paragraphs[0].qas[0].answers[1].answer_start: missing key 'answer_start'",
+    ),
+    "answer_start_string": (
+        lambda d: _at(d, 1, 0, 2)["answers"][0].update(answer_start="295"),
+        "data[1].paragraphs[0].qas[2].answers[0].answer_start: expected an integer, got str",
+    ),
+    "answer_start_float": (
+        lambda d: _at(d, 0, 0, 0)["answers"][0].update(answer_start=147.0),
+        "data[0].paragraphs[0].qas[0].answers[0].answer_start: expected an integer, got float",
+    ),
+    "id_not_string": (
+        lambda d: _at(d, 0, 0, 3).update(id=17),
+        "data[0].paragraphs[0].qas[3].id: expected a string, got int",
+    ),
+    "null_question": (
+        lambda d: _at(d, 2, 1, 0).update(question=None),
+        "data[2].paragraphs[1].qas[0].question: expected a string, got null",
+    ),
+    "answers_not_list": (
+        lambda d: _at(d, 2, 2, 1).update(answers={"text": "2 ms", "answer_start": 217}),
+        "data[2].paragraphs[2].qas[1].answers: expected a list, got dict",
+    ),
+    "paragraph_not_object": (
+        lambda d: d["data"][1]["paragraphs"].__setitem__(1, "Opening hours ..."),
+        "data[1].paragraphs[1]: expected an object, got str",
+    ),
+    "data_not_list": (lambda d: d.update(data={}), "data: expected a list of articles, got dict"),
+    "empty_context": (
+        lambda d: _at(d, 0, 2).update(context=""),
+        "data[0].paragraphs[2].context: is empty",
+    ),
+    "blank_question": (
+        lambda d: _at(d, 1, 1, 0).update(question="  \n"),
+        "data[1].paragraphs[1].qas[0].question: is empty",
+    ),
+    "empty_answers": (
+        lambda d: _at(d, 2, 0, 1).update(answers=[]),
+        "data[2].paragraphs[0].qas[1].answers: is empty",
+    ),
+    "empty_answer_text": (
+        lambda d: _at(d, 0, 1, 0)["answers"][2].update(text=""),
+        "data[0].paragraphs[1].qas[0].answers[2].text: is empty",
+    ),
+    "duplicate_id": (
+        lambda d: _at(d, 2, 1, 0).update(id="mini-1-1-1"),
+        "data[2].paragraphs[1].qas[0].id: duplicate id 'mini-1-1-1' "
+        "(first at data[0].paragraphs[0].qas[0].id)",
+    ),
+    "answer_start_negative": (
+        lambda d: _at(d, 1, 1, 1)["answers"][0].update(answer_start=-1),
+        "data[1].paragraphs[1].qas[1].answers[0].answer_start: -1 is outside the context",
+    ),
+    "answer_start_past_end": (
+        lambda d: _at(d, 0, 0, 1)["answers"][0].update(answer_start=620),
+        "data[0].paragraphs[0].qas[1].answers[0].answer_start: 620 is outside the context "
+        "(length 627)",
+    ),
+    "answer_start_off_the_text": (
+        lambda d: _at(d, 0, 0, 2)["answers"][0].update(answer_start=570),
+        "data[0].paragraphs[0].qas[2].answers[0].answer_start: 570 does not point at the "
+        "answer text 'lifeboat' (found 'ifeboat,')",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NESTED_CASES)
+def test_bad_nested_file_names_file_place_and_field(case, nested, tmp_path):
+    mutate, expected = NESTED_CASES[case]
+    mutate(nested)
+    path = _write_json(tmp_path / f"{case}.json", nested)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_answer_start_error_says_where_the_text_is(nested, tmp_path):
+    _at(nested, 0, 0, 2)["answers"][0]["answer_start"] = 570
+    with pytest.raises(SquadFormatError, match=r"the text occurs at offset \d+"):
+        load_squad(_write_json(tmp_path / "off.json", nested))
+
+
+def test_invalid_json_names_line_and_column(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"version": "1.1",\n "data": [\n  {"title": "x",, "paragraphs": []}]}')
+    with pytest.raises(SquadFormatError, match=r"broken\.json: line 3, column 17: invalid JSON"):
+        load_squad(path)
+
+
+def test_json_lines_given_as_json_gets_a_hint(mini, tmp_path):
+    path = _write_jsonl(tmp_path / "flat.json", mini.select(range(2)).to_list())
+    with pytest.raises(SquadFormatError, match=r"line 2, column 1: .*name it \.jsonl"):
+        load_squad(path)
+
+
+def test_non_utf8_bytes_name_the_byte_offset(tmp_path):
+    raw = MINI.read_bytes()
+    offset = raw.index("Lefèvre".encode()) + 3
+    path = tmp_path / "latin1.json"
+    path.write_bytes(raw[:offset] + b"\xe8" + raw[offset + 2 :])  # è in Latin-1, not UTF-8
+    with pytest.raises(SquadFormatError, match=rf"latin1\.json: byte {offset}: not valid UTF-8"):
+        load_squad(path)
+
+
+def test_top_level_list_or_missing_data_is_rejected(tmp_path):
+    path = _write_json(tmp_path / "list.json", [1, 2])
+    with pytest.raises(SquadFormatError, match=r"list\.json: data: expected a list of articles"):
+        load_squad(path)
+    path = _write_json(tmp_path / "nodata.json", {"version": "1.1", "articles": []})
+    with pytest.raises(SquadFormatError, match=r"nodata\.json: data: missing key 'data'"):
+        load_squad(path)
+
+
+def _flat(mini, n: int = 8) -> list[dict]:
+    return copy.deepcopy(mini.select(range(n)).to_list())
+
+
+FLAT_CASES = {
+    "bad_json_line": (lambda rs: rs.__setitem__(2, '{"id": '), "line 3, column 8: invalid JSON"),
+    "not_an_object": (lambda rs: rs.__setitem__(6, "[]"), "line 7: expected an object, got list"),
+    "missing_question": (lambda rs: rs[1].pop("question"), "line 2: question: missing key"),
+    "answers_not_object": (
+        lambda rs: rs[3].update(answers=["x"]),
+        "line 4: answers: expected an object, got list",
+    ),
+    "length_mismatch": (
+        lambda rs: rs[3]["answers"]["answer_start"].pop(),
+        "line 4: answers: 2 texts but 1 answer_start values",
+    ),
+    "answer_start_string": (
+        lambda rs: rs[0]["answers"]["answer_start"].__setitem__(0, "147"),
+        "line 1: answers.answer_start[0]: expected an integer, got str",
+    ),
+    "answer_start_off_the_text": (
+        lambda rs: rs[4]["answers"]["answer_start"].__setitem__(1, 0),
+        "line 5: answers.answer_start[1]: 0 does not point at the answer text",
+    ),
+    "duplicate_id": (
+        lambda rs: rs[5].update(id=rs[0]["id"]),
+        "line 6: id: duplicate id 'mini-1-1-1' (first at line 1: id)",
+    ),
+    "empty_question": (lambda rs: rs[7].update(question=""), "line 8: question: is empty"),
+}
+
+
+@pytest.mark.parametrize("case", FLAT_CASES)
+def test_bad_jsonl_file_names_file_line_and_field(case, mini, tmp_path):
+    mutate, expected = FLAT_CASES[case]
+    records = _flat(mini)
+    mutate(records)
+    path = _write_jsonl(tmp_path / f"{case}.jsonl", records)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_bad_parquet_row_names_file_row_and_field(mini, tmp_path):
+    records = _flat(mini)
+    records[3]["context"] = " "
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(records), path)
+    with pytest.raises(SquadFormatError, match=r"bad\.parquet: row 3: context: is empty"):
+        load_squad(path)
+
+
+def test_unreadable_parquet(tmp_path):
+    path = tmp_path / "fake.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(SquadFormatError, match=r"fake\.parquet: file: not a readable Parquet"):
+        load_squad(path)
+
+
+def test_missing_file_and_unknown_suffix(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.json: no such file"):
+        load_squad(tmp_path / "nowhere.json")
+    (tmp_path / "squad.csv").write_text("id,question\n")
+    with pytest.raises(ValueError, match=r"squad\.csv: unsupported file type '\.csv'"):
+        load_squad(tmp_path / "squad.csv")
+
+
+# --- the same Dataset from every format -----------------------------------------------------
+
+
+def test_same_dataset_from_nested_jsonl_and_parquet(mini, tmp_path):
+    ours_jsonl = _write_jsonl(tmp_path / "ours.jsonl", mini.to_list())
+    hf_jsonl = tmp_path / "hf.jsonl"
+    mini.to_json(hf_jsonl)  # the Hub tools' own export
+    parquet = tmp_path / "mini.parquet"
+    mini.to_parquet(parquet)
+    int64_parquet = tmp_path / "int64.parquet"
+    pq.write_table(pa.Table.from_pylist(mini.to_list()), int64_parquet)  # inferred int64 offsets
+    for path in (ours_jsonl, hf_jsonl, parquet, int64_parquet):
+        loaded = load_squad(path)
+        assert loaded.features == FEATURES, path
+        assert loaded.to_dict() == mini.to_dict(), path
+
+
+def test_questions_are_kept_as_written(nested, tmp_path):
+    _at(nested, 1, 0, 0)["question"] = "  Who founded Café Lumière?\t "
+    loaded = load_squad(_write_json(tmp_path / "spaces.json", nested))
+    assert (
+        loaded[list(loaded["id"]).index("mini-2-1-1")]["question"]
+        == "  Who founded Café Lumière?\t "
+    )
+
+
+def test_limit_keeps_the_first_questions(mini, tmp_path):
+    assert list(load_squad(MINI, limit=5)["id"]) == list(mini["id"])[:5]
+    jsonl = _write_jsonl(tmp_path / "mini.jsonl", mini.to_list())
+    assert list(load_squad(jsonl, limit=7)["id"]) == list(mini["id"])[:7]
+    with pytest.raises(ValueError, match="limit must be a positive number"):
+        load_squad(MINI, limit=0)
+
+
+# --- strict=False -------------------------------------------------------------------------------
+
+
+def _break_four_ways(d: dict) -> None:
+    _at(d, 0, 0, 1)["question"] = ""  # drops mini-1-1-2
+    _at(d, 0, 2)["context"] = " "  # drops both questions of that paragraph
+    _at(d, 1, 1, 0)["answers"][1]["answer_start"] = 3  # drops mini-2-2-1
+    _at(d, 2, 0, 0)["id"] = "mini-1-1-1"  # a duplicate: the first one is kept
+
+
+def test_strict_false_drops_bad_records_and_lists_every_problem(nested, tmp_path):
+    _break_four_ways(nested)
+    loaded = load_squad_with_problems(_write_json(tmp_path / "four.json", nested), strict=False)
+    wheres = [problem.where for problem in loaded.problems]
+    assert wheres == [
+        "data[0].paragraphs[0].qas[1].question",
+        "data[0].paragraphs[2].context",
+        "data[1].paragraphs[1].qas[0].answers[1].answer_start",
+        "data[2].paragraphs[0].qas[0].id",
+    ]
+    assert all(problem.file == str(tmp_path / "four.json") for problem in loaded.problems)
+    dropped = {"mini-1-1-2", "mini-1-3-1", "mini-1-3-2", "mini-2-2-1", "mini-3-1-1"}
+    assert len(loaded.dataset) == 25 - 5
+    assert not dropped & set(loaded.dataset["id"])
+    assert list(loaded.dataset["id"]).count("mini-1-1-1") == 1  # the first one, kept
+    assert loaded.dataset[0]["title"] == "Velmora_Harbour"
+
+
+def test_strict_false_warns_with_the_count(nested, tmp_path):
+    _break_four_ways(nested)
+    path = _write_json(tmp_path / "four.json", nested)
+    with pytest.warns(
+        SquadDataWarning, match=r"four\.json: 4 problems; their records were dropped"
+    ):
+        assert len(load_squad(path, strict=False)) == 20
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert caught.value.problems[0].where == "data[0].paragraphs[0].qas[1].question"
+
+
+def test_strict_false_skips_bad_json_lines_but_not_a_broken_file(mini, tmp_path):
+    records = _flat(mini)
+    records[2] = '{"id": '
+    loaded = load_squad_with_problems(_write_jsonl(tmp_path / "x.jsonl", records), strict=False)
+    assert len(loaded.dataset) == 7 and loaded.problems[0].where == "line 3, column 8"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(SquadFormatError, match="invalid JSON"):
+        load_squad(broken, strict=False)
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_env(monkeypatch):
+    monkeypatch.delenv("QA_SQUAD_TRAIN", raising=False)
+    monkeypatch.delenv("QA_SQUAD_DEV", raising=False)
+    return monkeypatch
+
+
+def test_resolve_prefers_env_then_data_folder_then_shared_then_hub(no_env, tmp_path):
+    root = tmp_path / "repo"
+    (root / "data" / "squad").mkdir(parents=True)
+    assert resolve_squad_source("validation", root=root) == HUB_ID
+    shared = tmp_path / "shared" / "squad"
+    shared.mkdir(parents=True)
+    for name in ("dev-v1.1.json", "train-v1.1-rebuilt.json"):
+        (shared / name).write_text("{}")
+    assert resolve_squad_source("validation", root=root) == shared / "dev-v1.1.json"
+    assert resolve_squad_source("train", root=root) == shared / "train-v1.1-rebuilt.json"
+    local = root / "data" / "squad" / "train.parquet"
+    local.write_text("")
+    assert resolve_squad_source("train", root=root) == local
+    no_env.setenv("QA_SQUAD_TRAIN", str(MINI))
+    assert resolve_squad_source("train", root=root) == MINI
+
+
+def test_resolve_rejects_a_missing_env_file_and_unknown_split(no_env, tmp_path):
+    no_env.setenv("QA_SQUAD_DEV", str(tmp_path / "gone.json"))
+    with pytest.raises(FileNotFoundError, match=r"QA_SQUAD_DEV=.*gone\.json: no such file"):
+        resolve_squad_source("validation")
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        resolve_squad_source("dev")
+
+
+def test_hub_offline_says_which_variable_to_set():
+    with pytest.raises(SquadSourceError, match=r"(?s)offline.*Set QA_SQUAD_TRAIN to a local SQuAD"):
+        load_squad(HUB_ID, split="train")
+
+
+def test_official_dev_set_loads_cleanly():
+    path = resolve_squad_source("validation")
+    if not isinstance(path, Path) or path.name != "dev-v1.1.json":
+        pytest.skip("the official dev-v1.1.json is not available (set QA_SQUAD_DEV)")
+    loaded = load_squad_with_problems(path, strict=False)
+    assert len(loaded.dataset) == 10_570 and loaded.problems == []
+    answers = loaded.dataset.select_columns(["answers"]).to_dict()["answers"]
+    assert sum(len(a["text"]) for a in answers) == 34_726
+
+
+# --- subset -------------------------------------------------------------------------------------
+
+
+def test_subset_is_seeded_sized_and_in_order(mini):
+    picked = subset(mini, 6, seed=3)
+    assert len(picked) == 6 and list(picked["id"]) == list(subset(mini, 6, seed=3)["id"])
+    positions = [list(mini["id"]).index(qid) for qid in picked["id"]]
+    assert positions == sorted(positions)
+    assert subset(mini, 100, seed=0) is mini
+
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_subset_rejects_non_positive_sizes(mini, n):
+    with pytest.raises(ValueError, match="subset size must be a positive number"):
+        subset(mini, n, seed=0)

@@ -1,0 +1,108 @@
+"""Tests of the error-analysis figures: fixed sizes, titles, labelled axes, counts shown."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_utils import plots
+from qa_utils.analysis.answer_types import ANSWER_TYPES
+from qa_utils.analysis.slicing import SLICES
+from qa_utils.analysis.stats import calibration_table
+from qa_utils.analysis.tables import compare_tables, overall_metrics, slice_metrics
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    """A small per-example table with two slicing columns."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "id": [f"q{i}" for i in range(120)],
+            "em": rng.choice([0.0, 100.0], 120),
+            "f1": rng.uniform(0, 100, 120),
+        }
+    )
+    table["question_word"] = rng.choice(["what", "who", "why"], 120, p=[0.6, 0.35, 0.05])
+    table["position"] = rng.choice(["0-20%", "20-40%"], 120)
+    return table
+
+
+def texts(fig) -> str:
+    """Every piece of text drawn on a figure, joined."""
+    return " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+
+def assert_labelled(ax) -> None:
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_confusion_heatmap_is_row_normalised_with_counts():
+    counts = pd.DataFrame(np.diag(np.arange(1, 11)), index=ANSWER_TYPES, columns=ANSWER_TYPES)
+    counts.iloc[0, 1] = 3
+    fig = plots.plot_answer_type_confusion(counts)
+    ax = fig.axes[0]
+    assert tuple(fig.get_size_inches()) == plots.CONFUSION_SIZE
+    assert_labelled(ax)
+    drawn = texts(fig)
+    assert "25%\n(1)" in drawn and "75%\n(3)" in drawn and "Date (n=4)" in drawn
+
+
+def test_slice_plot_shows_counts_and_greys_small_slices(table):
+    slices = slice_metrics(table, ["question_word"], n_resamples=50)
+    overall = overall_metrics(table, 50)["f1"].iloc[0]
+    fig = plots.plot_slice(slices, "question_word", "Question word", overall=overall)
+    ax = fig.axes[0]
+    assert tuple(fig.get_size_inches()) == plots.SLICE_SIZE
+    assert_labelled(ax)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == [f"{v} ({n})" for v, n in zip(slices["value"], slices["n"], strict=True)]
+    colors = {plt.matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
+    assert colors == {plots.SLICE_COLOR, plots.SMALL_COLOR}  # "why" has fewer than 30
+
+
+def test_slice_grid_has_one_panel_per_slice(table, tmp_path):
+    slices = slice_metrics(table, ["question_word", "position"], n_resamples=50)
+    fig = plots.plot_slice_grid(slices, SLICES, "em", overall=50.0)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert tuple(fig.get_size_inches()) == plots.SLICE_GRID_SIZE
+    assert [ax.get_title() for ax in visible] == ["Question word", "Answer position in context"]
+    assert fig.get_suptitle() and all(ax.get_ylabel() == "EM (%)" for ax in visible)
+    assert all(ax.get_xlabel() for ax in visible)
+    fig.savefig(tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_error_categories_plot_shows_counts_and_shares():
+    errors = pd.DataFrame({"category": ["exact match", "no answer"], "n": [3, 1]})
+    errors["share"] = errors["n"] / 4
+    fig = plots.plot_error_categories(errors)
+    assert tuple(fig.get_size_inches()) == plots.ERRORS_SIZE
+    assert_labelled(fig.axes[0])
+    assert "3 (75.0%)" in texts(fig) and "1 (25.0%)" in texts(fig)
+
+
+def test_reliability_diagram_shows_ece_and_bin_counts():
+    table = calibration_table([0.1, 0.15, 0.9, 0.95], [0, 1, 1, 1], n_bins=10)
+    fig = plots.plot_reliability(table, 0.125)
+    top, bottom = fig.axes
+    assert tuple(fig.get_size_inches()) == plots.RELIABILITY_SIZE
+    assert "ECE = 0.125" in top.get_title() and top.get_ylabel()
+    assert bottom.get_xlabel() == "Confidence" and bottom.get_ylabel() == "Questions"
+    assert "2" in [t.get_text() for t in bottom.texts]
+
+
+def test_comparison_plot_shows_difference_and_p_value(table):
+    other = table.assign(em=0.0, f1=0.0)
+    fig = plots.plot_comparison(compare_tables(table, other, 50), ("ours", "blank"))
+    ax = fig.axes[0]
+    assert_labelled(ax) and "ours minus blank" in ax.get_title()
+    assert "p=" in texts(fig) and "n=120" in texts(fig)

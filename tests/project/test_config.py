@@ -1,0 +1,63 @@
+"""Profiles: names, overrides, environment, and the errors users can cause."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_utils.project.config import PROFILES, get_profile, resolve_profile_name
+
+
+def test_named_profiles_exist_with_the_chapter_recipe():
+    full = get_profile("full")
+    assert (full.model, full.epochs, full.learning_rate, full.batch_size) == (
+        "google-bert/bert-base-uncased",
+        3.0,
+        2e-5,
+        16,
+    )
+    assert (full.max_length, full.doc_stride, full.weight_decay) == (384, 128, 0.01)
+    assert get_profile("quick").max_length == 384
+    assert get_profile("smoke").train_questions == 64
+
+
+def test_env_selects_the_profile(monkeypatch):
+    monkeypatch.setenv("QA_PROFILE", "smoke")
+    assert get_profile().name == "smoke"
+    assert get_profile("quick").name == "quick"  # an explicit name wins
+
+
+def test_auto_is_quick_without_a_gpu(monkeypatch):
+    monkeypatch.setattr("qa_utils.config._has_gpu", lambda: False)
+    assert resolve_profile_name("auto") == "quick"
+    monkeypatch.setattr("qa_utils.config._has_gpu", lambda: True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert resolve_profile_name("auto") == "quick"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert resolve_profile_name("auto") == "full"
+
+
+def test_overrides_apply_and_none_is_ignored():
+    profile = get_profile("smoke", epochs=2.0, learning_rate=None)
+    assert profile.epochs == 2.0
+    assert profile.learning_rate == PROFILES["smoke"].learning_rate
+
+
+def test_unknown_profile_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown profile 'fast'; choose one of smoke, quick"):
+        get_profile("fast")
+
+
+def test_unknown_field_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown profile field"):
+        get_profile("smoke", epoch=3)
+
+
+@pytest.mark.parametrize("field", ["train_questions", "dev_questions"])
+def test_negative_subset_is_a_clear_error(field):
+    with pytest.raises(ValueError, match=f"{field} must be a positive number"):
+        get_profile("smoke", **{field: -5})
+
+
+def test_stride_must_fit_the_window():
+    with pytest.raises(ValueError, match="doc_stride must be between"):
+        get_profile("smoke", doc_stride=500)

@@ -1,0 +1,252 @@
+"""Tests of qa_utils.serve with a real HTTP client on 127.0.0.1 (uvicorn in a thread/process)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from qa_utils.core.inference import Answer
+from qa_utils.serve import main as serve_main
+from qa_utils.serving import app, harness
+from qa_utils.serving.app import ServiceLimits, create_app
+from qa_utils.serving.harness import serve_in_thread
+from qa_utils.serving.replay import ReplayConfig, replay, stream_summary
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE_MODULE = """
+from qa_utils.predict import Answer
+
+class FirstWord:
+    def answer(self, question, context):
+        word = context.split()[0]
+        return Answer(word, 0, len(word), 0.5)
+"""
+
+
+class FirstWord:
+    """Answers with the first word of the context, after a short pause."""
+
+    def __init__(self, pause_s: float = 0.002) -> None:
+        self.pause_s = pause_s
+
+    def answer(self, question: str, context: str) -> Answer:
+        time.sleep(self.pause_s)
+        word = context.split()[0]
+        return Answer(word, 0, len(word), 0.5)
+
+
+class Blocking:
+    """Holds every call until `release` is set, to fill the service up on purpose."""
+
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def answer(self, question: str, context: str) -> Answer:
+        self.started.set()
+        self.release.wait(20)
+        return Answer("x", 0, 1, 1.0)
+
+
+class Broken:
+    """Fails on every call."""
+
+    def answer(self, question: str, context: str) -> Answer:
+        raise RuntimeError("boom")
+
+
+BODY = {"question": "Where is Velmora?", "context": "Velmora is on the Grell Sea."}
+
+
+@pytest.fixture(scope="module")
+def url():
+    """A service answering with FirstWord, small input limits, a queue of 200."""
+    limits = ServiceLimits(max_question_chars=50, max_context_chars=200, max_queue=200)
+    with serve_in_thread(create_app(FirstWord, limits, "first-word")) as address:
+        yield address
+
+
+def test_answer_returns_span_score_and_latency(url):
+    body = httpx.post(f"{url}/answer", json=BODY).json()
+    assert body["answer"] == "Velmora" and (body["start"], body["end"]) == (0, 7)
+    assert body["score"] == 0.5 and body["latency_ms"] >= body["model_ms"] > 0
+
+
+def test_health(url):
+    assert httpx.get(f"{url}/health").json() == {
+        "status": "ok",
+        "model": "first-word",
+        "in_flight": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({}, 422, "question: Field required; context: Field required"),
+        ({"question": "Who?"}, 422, "context: Field required"),
+        ({**BODY, "question": ""}, 422, "question: must not be empty or only whitespace"),
+        ({**BODY, "context": " \n"}, 422, "context: must not be empty or only whitespace"),
+        ({**BODY, "question": 7}, 422, "question: Input should be a valid string"),
+        ({**BODY, "context": "x" * 201}, 413, "context has 201 characters; the limit is 200"),
+        ({**BODY, "question": "q" * 51}, 413, "question has 51 characters; the limit is 50"),
+    ],
+)
+def test_malformed_requests_get_4xx_with_a_readable_detail(url, body, status, detail):
+    response = httpx.post(f"{url}/answer", json=body)
+    assert response.status_code == status
+    assert response.json()["detail"] == detail
+
+
+def test_invalid_json_and_oversized_bodies_are_refused(url):
+    headers = {"content-type": "application/json"}
+    response = httpx.post(f"{url}/answer", content=b"{not json", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body: invalid JSON")
+    response = httpx.post(f"{url}/answer", content=b" " * 5000, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "request body of 5000 bytes is over the limit of 2024 bytes"
+    )
+
+
+def test_hundred_concurrent_requests_all_succeed_and_p95_is_reported(url):
+    stream = pd.DataFrame(
+        {"seq": range(100), "id": [f"q{i}" for i in range(100)], **{k: [v] * 100 for k, v in
+         BODY.items()}}
+    )  # fmt: skip
+    log = replay(url, stream, ReplayConfig(rate=0, concurrency=100, max_requests=100))
+    assert len(log) == 100 and (log["status"] == 200).all(), log["error"].unique()
+    assert (log["prediction"] == "Velmora").all()
+    summary = stream_summary(log.assign(em=100.0, f1=100.0))
+    assert 0 < summary["latency_p50_ms"] <= summary["latency_p95_ms"]
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'qa_requests_total{endpoint="/answer",status="200"}' in metrics
+    assert "qa_request_latency_seconds_bucket" in metrics and "qa_in_flight_requests 0.0" in metrics
+
+
+def test_metrics_are_prometheus_text_and_per_app(url):
+    response = httpx.get(f"{url}/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE qa_model_latency_seconds histogram" in response.text
+    other = create_app(FirstWord)  # a second app in the same process has its own registry
+    assert other.state.metrics.registry is not None
+
+
+def test_requests_beyond_the_bound_get_503_at_once():
+    blocking = Blocking()
+    app = create_app(lambda: blocking, ServiceLimits(max_concurrency=1, max_queue=0))
+    with serve_in_thread(app) as address, httpx.Client(timeout=30) as client:
+        first = threading.Thread(
+            target=client.post, args=(f"{address}/answer",), kwargs={"json": BODY}
+        )
+        first.start()
+        assert blocking.started.wait(20)
+        busy = client.post(f"{address}/answer", json=BODY)
+        blocking.release.set()
+        first.join(20)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert busy.json()["detail"].startswith("service busy: 1 requests in flight (limit 1)")
+        assert "qa_rejected_total 1.0" in client.get(f"{address}/metrics").text
+
+
+def test_model_errors_become_500_with_the_reason():
+    with serve_in_thread(create_app(Broken)) as address:
+        response = httpx.post(f"{address}/answer", json=BODY)
+    assert response.status_code == 500
+    assert response.json()["detail"] == "model failed: RuntimeError: boom"
+
+
+def test_shutdown_lets_the_request_in_flight_finish_and_closes_the_pool():
+    blocking = Blocking()
+    app = create_app(lambda: blocking)
+    results = []
+    with serve_in_thread(app) as address:
+        request = threading.Thread(
+            target=lambda: results.append(httpx.post(f"{address}/answer", json=BODY, timeout=30))
+        )
+        request.start()
+        assert blocking.started.wait(20)
+        threading.Timer(0.5, blocking.release.set).start()
+    request.join(20)
+    assert results and results[0].status_code == 200
+    assert app.state.executor._shutdown  # the lifespan closed the model thread pool
+
+
+def test_bad_limits_and_bad_model_are_refused(capsys):
+    with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
+        create_app(FirstWord, ServiceLimits(max_concurrency=0))
+    assert serve_main(["--model", "no/such/folder"]) == 2
+    assert "model folder no/such/folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_command_line_service_stops_cleanly_on_a_signal(tmp_path, signum):
+    (tmp_path / "fake_answerers.py").write_text(FAKE_MODULE)
+    port = harness.free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    command = [sys.executable, "-m", "qa_utils.serve", "--model", "fake_answerers:FirstWord"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        harness.wait_until_healthy(f"http://127.0.0.1:{port}", 120, process)
+        answer = httpx.post(f"http://127.0.0.1:{port}/answer", json=BODY).json()["answer"]
+        process.send_signal(signum)
+        _, log = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert answer == "Velmora" and process.returncode == 0, log
+    assert "model thread pool closed" in log and "Application shutdown complete" in log
+
+
+SHORT_CONTEXTS = (
+    "Velmora is a fishing town on the Grell Sea. Its stone breakwater was added in 1902.",
+    "The ferry to Oskar Island leaves Velmora harbour twice a day, at nine and at four.",
+    "Velmora's lighthouse was designed by Ines Marr and first lit in the winter of 1871.",
+    "Every August the town holds a regatta; in 2019 forty-two boats took part in it.",
+)
+QUESTIONS = ("When was the breakwater added?", "Where does the ferry go?", "Who designed it?")
+
+
+def real_model_stream(n: int) -> pd.DataFrame:
+    """`n` short questions for a real model, as `qa_utils.online.make_stream` lays them out."""
+    rows = [(QUESTIONS[i % 3], SHORT_CONTEXTS[i % 4]) for i in range(n)]
+    return pd.DataFrame(
+        {"seq": range(n), "id": [f"r{i}" for i in range(n)], "question": [q for q, _ in rows],
+         "context": [c for _, c in rows]}
+    )  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_real_model_service_answers_a_hundred_concurrent_requests_and_stops_cleanly(tmp_path):
+    # the command-line service with its default limits (1 model thread, a queue of 256),
+    # loading the embedded MiniLM the way `--model RUN_DIR/model` falls back to it
+    model = app.trained_or_embedded(tmp_path / "no_model_here")
+    service = harness.start_service(model, tmp_path / "service.log")
+    try:
+        one = httpx.post(f"{service.url}/answer", json=BODY, timeout=60).json()
+        stream = real_model_stream(100)
+        config = ReplayConfig(rate=0, concurrency=100, max_requests=100, timeout_s=120)
+        log = replay(service.url, stream, config)
+        metrics = httpx.get(f"{service.url}/metrics").text
+    finally:
+        status = service.stop()
+    assert one["answer"] == BODY["context"][one["start"] : one["end"]] and 0 <= one["score"] <= 1
+    assert len(log) == 100 and (log["status"] == 200).all(), log["error"].unique()
+    assert log["prediction"].map(lambda answer: any(answer in c for c in SHORT_CONTEXTS)).all()
+    summary = stream_summary(log.assign(em=0.0, f1=0.0))
+    assert summary["errors"] == 0 and 0 < summary["latency_p50_ms"] <= summary["latency_p95_ms"]
+    # the service timed all of them too (the single request first, then the hundred)
+    assert 'qa_requests_total{endpoint="/answer",status="200"} 101.0' in metrics
+    assert 'qa_request_latency_seconds_count{endpoint="/answer"} 101.0' in metrics
+    assert "qa_rejected_total 0.0" in metrics
+    assert status == 0 and "model thread pool closed" in service.log()

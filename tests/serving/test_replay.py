@@ -1,0 +1,193 @@
+"""Tests of qa_utils.online and qa_utils.drift: replay, delayed feedback, drift detection.
+
+Documented detection bound: on the synthetic stream of `qa_utils.drift` (mean F1 80 -> 50),
+the detector with its default parameters raises the alarm within MAX_DELAY shifted scores
+(expected ~36 by Wald's approximation; in 300 seeded simulations, `python -m benchmarks.drift`,
+the median was 32 and the 95th percentile 63); with feedback delayed by D requests the bound
+is D + MAX_DELAY.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from datasets import Dataset, concatenate_datasets
+from matplotlib.figure import Figure
+
+from qa_utils import plots
+from qa_utils.core.data import load_squad
+from qa_utils.core.inference import Answer
+from qa_utils.robustness.perturb import add_distractors
+from qa_utils.serving import replay
+from qa_utils.serving.app import ServiceLimits, create_app
+from qa_utils.serving.drift import (
+    CusumConfig,
+    CusumDetector,
+    cusum_drop,
+    expected_delay,
+    synthetic_f1_stream,
+)
+from qa_utils.serving.harness import serve_in_thread
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+MAX_DELAY = 80
+"""Most shifted scores the default detector may need on the synthetic stream (see above)."""
+
+
+# ---------------------------------------------------------------- the detector alone
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_detector_flags_a_synthetic_drop_within_the_documented_delay(seed):
+    scores = synthetic_f1_stream(800, shift_at=500, seed=seed)
+    result = cusum_drop(scores)
+    assert result.alarm_index is not None
+    assert 500 <= result.alarm_index < 500 + MAX_DELAY
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_detector_raises_no_alarm_on_an_unshifted_stream_of_the_same_length(seed):
+    assert cusum_drop(synthetic_f1_stream(800, seed=seed)).alarm_index is None
+
+
+def test_streaming_detector_agrees_with_the_vectorised_one():
+    scores = synthetic_f1_stream(400, shift_at=250, seed=5)
+    scores[[10, 300]] = np.nan  # missing feedback is skipped by both
+    config = CusumConfig(reference=100)
+    result = cusum_drop(scores, config)
+    detector = CusumDetector(config)
+    alarms = [detector.update(x) for x in scores]
+    assert alarms.index(True) == result.alarm_index == detector.alarm_index
+    assert detector.mean == pytest.approx(result.reference_mean)
+
+
+def test_expected_delay_and_too_short_reference():
+    assert expected_delay(0.75) == 40.0 and expected_delay(0.2) == float("inf")
+    with pytest.raises(ValueError, match="the reference window needs 200 scores .* has 50"):
+        cusum_drop(np.zeros(50))
+
+
+# ---------------------------------------------------------------- feedback and curves
+
+
+def fake_log(f1: list[float]) -> pd.DataFrame:
+    """A scored replay log with the given per-request F1 and steady latency."""
+    n = len(f1)
+    return pd.DataFrame(
+        {
+            "seq": np.arange(n),
+            "status": 200,
+            "em": f1,
+            "f1": f1,
+            "latency_ms": np.linspace(10, 20, n),
+            "sent_s": np.arange(n) * 0.1,
+            "done_s": np.arange(n) * 0.1 + 0.01,
+            "feedback_at": np.arange(n) + 3,
+        }
+    )
+
+
+def test_rolling_quality_lags_by_the_feedback_delay():
+    scored = fake_log([100.0] * 10 + [0.0] * 10)
+    curves = replay.online_curves(scored, window=4, delay=3)
+    assert curves["f1"].iloc[12] == 100.0  # request 9 is the newest with feedback at 12
+    assert curves["f1"].iloc[13] == 75.0
+    assert curves["f1"].iloc[16] == 0.0
+    assert curves["latency_p95"].iloc[-1] <= 20.0
+    assert curves["throughput_rps"].iloc[-1] == pytest.approx(20 / 1.91)  # 20 done in 1.91 s
+
+
+def test_score_log_uses_the_official_metrics_and_skips_failures():
+    log = pd.DataFrame(
+        {
+            "seq": [0, 1, 2],
+            "status": [200, 200, 503],
+            "prediction": ["the Denver Broncos", "x", None],
+        }
+    )
+    stream = pd.DataFrame(
+        {"seq": [0, 1, 2], "gold_answers": [["Denver Broncos"], ["y"], ["z"]], "shifted": False}
+    )
+    scored = replay.score_log(log, stream, delay=5)
+    assert scored["em"].tolist()[:2] == [100.0, 0.0] and np.isnan(scored["f1"].iloc[2])
+    assert scored["feedback_at"].tolist() == [5, 6, 7]
+
+
+# ---------------------------------------------------------------- against a fake service
+
+
+class Memoriser:
+    """Right on about 80% of the exact (question, context) pairs it knows, wrong otherwise."""
+
+    def __init__(self, examples: Dataset) -> None:
+        self.gold = {
+            (q, c): a["text"][0]
+            for q, c, a in zip(
+                examples["question"], examples["context"], examples["answers"], strict=True
+            )
+        }
+
+    def answer(self, question: str, context: str) -> Answer:
+        gold = self.gold.get((question, context))
+        if gold is not None and zlib.crc32(question.encode()) % 5:
+            return Answer(gold, 0, len(gold), 0.9)
+        return Answer("Velmora", 0, 7, 0.1)
+
+
+@pytest.fixture(scope="module")
+def clean() -> Dataset:
+    """The mini fixture eight times over: a stream of 200 questions."""
+    return concatenate_datasets([load_squad(FIXTURES / "mini_squad.json")] * 8)
+
+
+@pytest.fixture(scope="module")
+def url(clean):
+    app = create_app(lambda: Memoriser(clean), ServiceLimits(max_concurrency=2), "memoriser")
+    with serve_in_thread(app) as address:
+        yield address
+
+
+REPLAY = replay.ReplayConfig(rate=0, concurrency=8, max_requests=200, max_seconds=60)
+DETECTOR = CusumConfig(reference=80)
+DELAY = 10
+
+
+def test_replayed_shift_to_distractors_is_flagged_and_plotted(url, clean):
+    stream = replay.make_stream(clean, add_distractors(clean, seed=0), shift_at=120)
+    log = replay.replay(url, stream, REPLAY)
+    assert len(log) == 200 and (log["status"] == 200).all()
+    scored = replay.score_log(log, stream, DELAY)
+    drift, alarm_at = replay.stream_drift(scored, DETECTOR)
+    assert alarm_at is not None and 120 <= alarm_at <= 120 + DELAY + MAX_DELAY
+    summary = replay.stream_summary(scored, shift_at=120, alarm_at=alarm_at)
+    assert summary["f1_before_shift"] > 60 > 20 > summary["f1_after_shift"]
+    assert summary["detection_delay"] == alarm_at - 120 and summary["errors"] == 0
+    curves = replay.online_curves(scored, window=30, delay=DELAY, drift=drift)
+    assert curves["f1"].iloc[119] > curves["f1"].iloc[-1]
+    fig = plots.plot_online(curves, 120, alarm_at, drift.threshold)
+    assert isinstance(fig, Figure) and tuple(fig.get_size_inches()) == plots.ONLINE_SIZE
+
+
+def test_replayed_unshifted_stream_raises_no_alarm(url, clean):
+    stream = replay.make_stream(clean)
+    scored = replay.score_log(replay.replay(url, stream, REPLAY), stream, DELAY)
+    assert replay.stream_drift(scored, DETECTOR)[1] is None
+
+
+def test_replay_respects_its_bounds_and_logs_failures(clean):
+    stream = replay.make_stream(clean)
+    slow = replay.ReplayConfig(rate=2.0, max_requests=50, max_seconds=0.4, timeout_s=2)
+    log = replay.replay("http://127.0.0.1:9", stream, slow)  # nothing listens on port 9
+    assert len(log) == 1 and log["status"].tolist() == [0]
+    assert log["error"].iloc[0].startswith("ConnectError")
+    few = replay.replay("http://127.0.0.1:9", stream, replay.ReplayConfig(rate=0, max_requests=3))
+    assert len(few) == 3
+
+
+def test_make_stream_checks_ids(clean):
+    with pytest.raises(ValueError, match="same ids, in the same order"):
+        replay.make_stream(clean, clean.select(range(5)), shift_at=2)

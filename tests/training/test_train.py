@@ -1,0 +1,178 @@
+"""Training with the smoke profile: saved artefacts, determinism, resume after a kill, torchrun."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_utils.core.data import load_squad
+from qa_utils.core.evaluate import evaluate
+from qa_utils.project.config import get_profile
+from qa_utils.training.train import (
+    HISTORY,
+    RUN_CONFIG,
+    finished_run,
+    last_complete_checkpoint,
+    resumable_checkpoint,
+    train,
+)
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "mini_squad.json"
+SMALL = {"max_length": 128, "doc_stride": 32, "batch_size": 8, "save_steps": 2}
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return load_squad(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, examples):
+    profile = get_profile("smoke", **SMALL)
+    return profile, train(profile, examples, tmp_path_factory.mktemp("model"))
+
+
+def test_training_saves_model_tokenizer_history_and_config(trained):
+    profile, result = trained
+    folder = result.model_dir
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "tokenizer.json").is_file()
+    history = (folder / HISTORY).read_text().splitlines()
+    assert history[0].count("loss") and len(history) > 1
+    saved = json.loads((folder / RUN_CONFIG).read_text())
+    assert saved["profile"]["max_length"] == profile.max_length
+    assert saved["train_questions"] == result.train_questions
+
+
+def test_same_seed_gives_the_same_metrics(trained, examples, tmp_path):
+    profile, first = trained
+    second = train(profile, examples, tmp_path / "again")
+    one = evaluate(first.model_dir, examples, tmp_path / "eval1", profile, progress=False)
+    two = evaluate(second.model_dir, examples, tmp_path / "eval2", profile, progress=False)
+    assert (one["exact_match"], one["f1"]) == (two["exact_match"], two["f1"])
+    assert first.final_loss == pytest.approx(second.final_loss, abs=1e-6)
+
+
+def test_finished_model_is_reused_not_retrained(trained, examples):
+    profile, first = trained
+    again = train(profile, examples, first.model_dir)
+    assert again.train_seconds == first.train_seconds
+    # Evaluation-only settings do not make a new model; training settings do.
+    evaluation_only = dataclasses.replace(profile, eval_batch_size=3, n_best_size=5)
+    assert finished_run(first.model_dir, evaluation_only, first.train_questions) is not None
+    retrain = dataclasses.replace(profile, learning_rate=profile.learning_rate * 2)
+    assert finished_run(first.model_dir, retrain, first.train_questions) is None
+
+
+def _train_command(output: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "qa_utils",
+        "train",
+        "--profile",
+        "smoke",
+        "--train-file",
+        str(FIXTURE),
+        "--output",
+        str(output),
+        "--max-length",
+        "128",
+        "--doc-stride",
+        "32",
+        "--batch-size",
+        "2",
+        "--save-steps",
+        "2",
+        "--train-questions",
+        "all",
+    ]
+
+
+def test_half_written_checkpoints_are_skipped(tmp_path):
+    complete = tmp_path / "checkpoint-2"
+    complete.mkdir()
+    (complete / "trainer_state.json").write_text("{}")
+    (complete / "model.safetensors").write_bytes(b"x")
+    (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("")  # killed while saving
+    assert last_complete_checkpoint(tmp_path) == str(complete)
+    assert last_complete_checkpoint(tmp_path / "none") is None
+
+
+def _checkpoint(folder: Path, step: int) -> Path:
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "trainer_state.json").write_text("{}")
+    (path / "model.safetensors").write_bytes(b"x")
+    return path
+
+
+def test_checkpoints_of_other_settings_are_moved_aside_not_resumed(tmp_path):
+    folder = tmp_path / "checkpoints"
+    mine, other = {"training": {"epochs": 1.0}, "n": 64}, {"training": {"epochs": 2.0}, "n": 64}
+    # A first run writes its settings next to its checkpoints; the same settings resume.
+    assert resumable_checkpoint(folder, mine) is None
+    step = _checkpoint(folder, 6)
+    assert resumable_checkpoint(folder, mine) == str(step)
+    # Other settings: nothing to resume, and the old checkpoints are kept, out of the way.
+    with pytest.warns(UserWarning, match="other settings"):
+        assert resumable_checkpoint(folder, other) is None
+    assert (tmp_path / "checkpoints-replaced" / "checkpoint-6").is_dir()
+    assert not any(folder.glob("checkpoint-*"))
+    # Checkpoints whose settings are unknown (no marker) are not trusted either.
+    (folder / "run_settings.json").unlink()
+    _checkpoint(folder, 4)
+    with pytest.warns(UserWarning):
+        assert resumable_checkpoint(folder, other) is None
+
+
+def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+    output = tmp_path / "model"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(
+        _train_command(output), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while last_complete_checkpoint(output / "checkpoints") is None:
+        assert process.poll() is None, "training ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (output / RUN_CONFIG).exists()
+    finished = subprocess.run(_train_command(output), env=env, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    resumed_from = json.loads((output / RUN_CONFIG).read_text())["resumed_from"]
+    assert resumed_from is not None and "checkpoint-" in resumed_from
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun test uses the gloo backend on Linux")
+def test_same_entry_point_runs_under_torchrun(tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    command = [
+        str(torchrun),
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "--no-python",
+        *_train_command(tmp_path / "model"),
+    ]
+    done = subprocess.run(
+        command,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = json.loads((tmp_path / "model" / RUN_CONFIG).read_text())
+    assert saved["world_size"] == 2
+    assert (tmp_path / "model" / "model.safetensors").is_file()

@@ -1,0 +1,82 @@
+"""The notebook runner: parameters reach the notebook, metrics come back, failures are named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from qa_utils.core.data import load_squad
+from qa_utils.project.config import get_profile
+from qa_utils.training.train import train
+from qa_utils.workflow.runner import collect_summary, record_summary, run_all, summary_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "mini_squad.json"
+
+
+def test_papermill_injects_parameters_and_the_notebook_records_metrics(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_SQUAD_DEV", str(FIXTURE))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run_dir = tmp_path / "run"
+    profile = get_profile("smoke", max_length=128, doc_stride=32)
+    train(profile, load_squad(FIXTURE), run_dir / "model")
+    code = run_all("smoke", run_dir, ["03"], {"DEV_QUESTIONS": 7}, folder=ROOT / "notebooks")
+    assert code == 0
+    recorded = json.loads((run_dir / "summaries" / "03_evaluation_metrics.json").read_text())
+    assert recorded["questions"] == 7  # the injected value, not the profile's 32
+    metrics = json.loads((run_dir / "eval" / "metrics.json").read_text())
+    assert recorded["f1"] == round(metrics["f1"], 2)
+    assert (run_dir / "notebooks" / "03_evaluation_metrics.html").is_file()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["notebooks"]["03_evaluation_metrics"]["questions"] == 7
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
+    notebook.cells[0].metadata["tags"] = ["parameters"]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+
+
+def test_runner_stops_at_the_first_failing_notebook_and_names_its_cell(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_fine.ipynb", 'PROFILE = ""\nRUN_DIR = ""', "x = 1")
+    _notebook(
+        folder / "02_broken.ipynb",
+        'PROFILE = ""\nRUN_DIR = ""',
+        "y = 2",
+        "raise RuntimeError('no model here')",
+    )
+    _notebook(folder / "03_never.ipynb", 'PROFILE = ""\nRUN_DIR = ""', "z = 3")
+    code = run_all("smoke", tmp_path / "run", [], {}, folder=folder)
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "02_broken.ipynb failed at cell [" in error
+    assert "RuntimeError: no model here" in error
+    assert (tmp_path / "run" / "notebooks" / "01_fine.ipynb").is_file()
+    assert not (tmp_path / "run" / "notebooks" / "03_never.ipynb").exists()
+
+
+def test_summary_collects_each_notebooks_numbers(tmp_path):
+    record_summary(tmp_path, "03_evaluation_metrics", {"f1": 61.234, "questions": 10})
+    summary = collect_summary(tmp_path)
+    assert summary == {"03_evaluation_metrics": {"f1": 61.234, "questions": 10}}
+    page = summary_markdown(summary, {"profile": "smoke"})
+    assert "| f1 | 61.23 |" in page and "**profile**: smoke" in page
+
+
+def test_unknown_profile_is_rejected_by_the_command_line(capsys):
+    from qa_utils.runner import main
+
+    with pytest.raises(SystemExit):
+        main(["--profile", "turbo"])
+    assert "invalid choice: 'turbo'" in capsys.readouterr().err

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint notebooks-clean
+.PHONY: install run test test-fast test-slow test-notebooks lint
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,26 @@ install: $(STAMP)
 
 ## run the notebooks in order with papermill into runs/<profile>-<timestamp>/
 run: install
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils.runner --profile $(PROFILE)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils run --profile $(PROFILE)
 
-## lint, unit tests + doctests, then every notebook under nbval with the smoke profile
+PYTEST := QA_PROFILE=smoke HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m pytest -p no:cacheprovider
+
+## lint, every test tier: unit tests + doctests, slow tests, then every notebook under nbval
 test: install
 	$(PY) -m ruff check qa_utils tests benchmarks notebooks
-	QA_PROFILE=smoke HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m pytest qa_utils tests notebooks --nbval-lax -p no:cacheprovider
+	$(PYTEST) qa_utils tests notebooks --nbval-lax
+
+## the fast tier (under a minute): no subprocess, no training, no notebook
+test-fast: install
+	$(PYTEST) qa_utils tests -m "not slow and not notebooks"
+
+## subprocesses, torchrun, the service, model training
+test-slow: install
+	$(PYTEST) tests -m slow
+
+## every notebook under nbval with the smoke profile
+test-notebooks: install
+	$(PYTEST) notebooks --nbval-lax
 
 lint: install
 	$(PY) -m ruff check qa_utils tests benchmarks notebooks

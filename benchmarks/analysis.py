@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa_utils.analysis import tables
 from qa_utils.analysis.answer_types import classify_answers, load_spacy
 from qa_utils.analysis.slicing import add_features, train_word_counts
+from qa_utils.core import records
 from qa_utils.core.data import load_squad, resolve_squad_source
 from qa_utils.workflow import report
 
@@ -42,7 +43,7 @@ def synthetic_predictions(examples: Any, seed: int) -> tuple[dict[str, str], dic
     """Gold for 70%, a shifted/truncated span for 20%, a random span for 10%; with confidences."""
     rng = np.random.default_rng(seed)
     predictions, confidences = {}, {}
-    columns = tables.dataset_columns(examples, ["id", "context", "answers"])
+    columns = records.dataset_columns(examples, ["id", "context", "answers"])
     rows = zip(columns["id"], columns["context"], columns["answers"], strict=True)
     for qid, context, answers in rows:
         start, text, draw = answers["answer_start"][0], answers["text"][0], rng.random()
@@ -94,11 +95,11 @@ def load_inputs(args: argparse.Namespace, t: Stopwatch) -> tuple[Any, pd.DataFra
     else:
         made = t("synthesise predictions", lambda: synthetic_predictions(examples, args.seed))
         predictions, confidences = made
-    scored = t("score + build table", lambda: tables.table_from_predictions(examples, predictions))
+    scored = t("score + build table", lambda: records.build_records(examples, predictions))
     table = scored.table
     if args.records:
-        records = tables.load_records(args.records)
-        table = t("merge records", lambda: tables.merge_records(table, records))
+        saved = tables.load_records(args.records)
+        table = t("merge records", lambda: tables.merge_records(table, saved))
     elif confidences is not None:
         table = table.assign(confidence=table["id"].map(confidences))
     return examples, table, predictions
@@ -109,14 +110,14 @@ def one_run(args: argparse.Namespace, t: Stopwatch, out: Path) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     examples, table, predictions = load_inputs(args, t)
     blanked = blank_tenth(predictions)
-    other = t("score --compare file", lambda: tables.table_from_predictions(examples, blanked))
+    other = t("score --compare file", lambda: records.build_records(examples, blanked))
     comparison = t(
         "paired test (bootstrap + sign flips)",
         lambda: tables.compare_tables(table, other.table, args.bootstrap, args.seed),
     )
     train = t(
         "load train set",
-        lambda: tables.dataset_columns(load_squad(args.train), ["context", "question"]),
+        lambda: records.dataset_columns(load_squad(args.train), ["context", "question"]),
     )
     counts = t("train word counts", lambda: train_word_counts(train["context"], train["question"]))
     nlp = t("load spaCy", load_spacy)
@@ -204,7 +205,7 @@ def main() -> None:
     print(stage_table(stopwatch.times).to_string(index=False))
     examples = load_squad(args.dataset)
     predictions, _ = synthetic_predictions(examples, args.seed)
-    strings = answer_strings(tables.table_from_predictions(examples, predictions).table)
+    strings = answer_strings(records.build_records(examples, predictions).table)
     unique = len(set(s.strip() for s in strings))
     rng = np.random.default_rng(args.seed)
     sample = [strings[i] for i in rng.choice(len(strings), args.sample, replace=False)]

@@ -1,10 +1,11 @@
 """How the teacher's help depends on the amount of gold data: repeated student pairs per size.
 
-For each number of training questions, `qa_utils.distill.repeated_comparison` trains the same
-3-layer student with and without the teacher, `--repeats` times on fresh draws and seeds, and
-scores both on the same dev questions. Writes distillation_sizes.csv (one row per pair) to
---out and prints the gain per size (mean, sd, smallest, largest). benchmarks/optimize.py runs
-one of these sizes (1,000 questions) next to the other compression methods.
+For each number of training questions, `qa_utils.training.distill.repeated_comparison` trains
+the same 3-layer student with and without the teacher, `--repeats` times on fresh draws and
+seeds, and scores both on the same dev questions. Writes distillation_sizes.csv (one row per
+pair) to --out and prints the gain per size (mean, sd, smallest, largest).
+benchmarks/optimize.py runs one of these sizes (1,000 questions) next to the other compression
+methods.
 
 Usage (from the repo root):
     nice -n 10 .venv/bin/python -m benchmarks.distillation --model PATH [--sizes 500,1000,2000]

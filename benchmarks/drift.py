@@ -1,9 +1,9 @@
 """Detection delay and false alarms of the default CUSUM drift detector on seeded streams.
 
-Streams from `qa_utils.drift.synthetic_f1_stream` (mean F1 80 -> 50 at the shift), scored by
-`qa_utils.drift.cusum_drop` with its defaults (reference of the first 200 scores). Prints the
-distribution of the delay after the shift and the share of unshifted streams of the same
-length that raise an alarm anywhere: the figures quoted in the README and `qa_utils.drift`.
+Streams from `qa_utils.serving.drift.synthetic_f1_stream` (mean F1 80 -> 50 at the shift), scored
+by `qa_utils.serving.drift.cusum_drop` with its defaults (reference of the first 200 scores).
+Prints the distribution of the delay after the shift and the share of unshifted streams of the same
+length that raise an alarm anywhere: the figures quoted in the README and `qa_utils.serving.drift`.
 
 Usage (from the repo root):
     python -m benchmarks.drift [--runs 300] [--length 800] [--shift-at 500]

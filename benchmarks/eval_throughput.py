@@ -4,12 +4,12 @@ One run, the same fine-tuned weights, the same dev questions, the same machine a
 
 - anchor: pipeline("question-answering") of the last transformers 4.x release (the pipeline is
   gone in 5.x), installed in benchmarks/.venv-tf4 and run at its best batch size;
-- ours, fp32: qa_utils.features -> qa_utils.predict -> qa_utils.postprocess;
+- ours, fp32: qa_utils.core.inference.infer (features -> logits -> post-processing);
 - ours, fast: int8 dynamic quantization in ONNX Runtime, or bf16 autocast on CPUs with AMX.
 
 Every path is timed end to end, from (question, context) strings to answer strings; model
 loading, ONNX export and quantization are excluded. The pipeline gets our window and decoding
-settings (max_seq_len=384, doc_stride=128, max_answer_len=30, max_question_len=64,
+settings (the profile's window length, stride and answer length, our question cap, and
 align_to_words=False) but keeps its own scoring (a softmax per window, so on questions with
 several windows it can pick another window than our summed logits), so agreement is measured.
 
@@ -36,15 +36,24 @@ ROOT = Path(__file__).resolve().parents[1]
 TF4_VENV = ROOT / "benchmarks" / ".venv-tf4"
 TF4_REQUIREMENT = "transformers<5"
 TORCH_DEPENDENCIES = ("filelock", "typing-extensions", "sympy", "networkx", "jinja2", "fsspec")
-PIPELINE_SETTINGS = {
-    "max_seq_len": 384,
-    "doc_stride": 128,
-    "max_answer_len": 30,
-    "max_question_len": 64,
-    # Our answers are the characters of the chosen tokens; the pipeline by default widens them
-    # to whole words. Same decoding on both sides, so agreement measures the model path.
-    "align_to_words": False,
-}
+# Our answers are the characters of the chosen tokens; the pipeline by default widens them to
+# whole words. Same decoding on both sides, so agreement measures the model path.
+ALIGN_TO_WORDS = False
+
+
+def pipeline_settings(profile_name: str) -> dict:
+    """The pipeline's window and decoding arguments, from the profile's inference settings."""
+    from qa_utils.core.features import MAX_QUESTION_TOKENS
+    from qa_utils.project.config import get_profile
+
+    settings = get_profile(profile_name).inference
+    return {
+        "max_seq_len": settings.max_length,
+        "doc_stride": settings.doc_stride,
+        "max_answer_len": settings.max_answer_length,
+        "max_question_len": MAX_QUESTION_TOKENS,
+        "align_to_words": ALIGN_TO_WORDS,
+    }
 
 
 def venv_python(folder: Path) -> Path:
@@ -97,7 +106,9 @@ def ensure_tf4(folder: Path = TF4_VENV) -> Path:
     return python
 
 
-def pipeline_answers(qa, questions: list[dict], batch_size: int) -> tuple[list[str], float]:
+def pipeline_answers(
+    qa, questions: list[dict], batch_size: int, settings: dict
+) -> tuple[list[str], float]:
     """Answer `questions` with the pipeline; return the answers and the wall time."""
     started = time.perf_counter()
     outputs = qa(
@@ -105,7 +116,7 @@ def pipeline_answers(qa, questions: list[dict], batch_size: int) -> tuple[list[s
         context=[q["context"] for q in questions],
         batch_size=batch_size,
         top_k=1,
-        **PIPELINE_SETTINGS,
+        **settings,
     )
     seconds = time.perf_counter() - started
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -113,7 +124,12 @@ def pipeline_answers(qa, questions: list[dict], batch_size: int) -> tuple[list[s
 
 
 def pipeline_worker(
-    model: str, questions_path: str, batch_sizes: list[int], trial: int, threads: int
+    model: str,
+    questions_path: str,
+    batch_sizes: list[int],
+    trial: int,
+    threads: int,
+    settings: dict,
 ) -> dict:
     """Inside the 4.x environment: pick the fastest batch size on `trial` questions, run all."""
     import torch
@@ -122,10 +138,10 @@ def pipeline_worker(
     torch.set_num_threads(threads)
     qa = transformers.pipeline("question-answering", model=model, tokenizer=model, device=-1)
     questions = json.loads(Path(questions_path).read_text(encoding="utf-8"))
-    pipeline_answers(qa, questions[:8], 8)  # warm-up
-    trials = {b: pipeline_answers(qa, questions[:trial], b)[1] for b in batch_sizes}
+    pipeline_answers(qa, questions[:8], 8, settings)  # warm-up
+    trials = {b: pipeline_answers(qa, questions[:trial], b, settings)[1] for b in batch_sizes}
     best = min(trials, key=trials.get)
-    answers, seconds = pipeline_answers(qa, questions, best)
+    answers, seconds = pipeline_answers(qa, questions, best, settings)
     return {
         "answers": answers,
         "seconds": seconds,
@@ -147,6 +163,8 @@ def run_anchor(model: Path, examples, args: argparse.Namespace, workdir: Path) -
         str(ensure_tf4()),
         str(Path(__file__).resolve()),
         "--pipeline-worker",
+        "--pipeline-settings",
+        json.dumps(pipeline_settings(args.profile)),
         "--model",
         str(model),
         "--questions-json",
@@ -166,19 +184,13 @@ def run_anchor(model: Path, examples, args: argparse.Namespace, workdir: Path) -
     return result
 
 
-def our_answers(model, tokenizer, examples, profile, autocast=None) -> tuple[dict, float]:
-    """qa_utils end to end: features, batched logits, post-processing; answers and wall time."""
-    from qa_utils.core.features import build_eval_features
-    from qa_utils.core.inference import predict_logits
-    from qa_utils.core.postprocess import postprocess_predictions
+def our_answers(model, tokenizer, examples, settings, autocast=None) -> tuple[dict, float]:
+    """qa_utils end to end through its one inference path; answers and wall time."""
+    from qa_utils.core.inference import infer
 
     started = time.perf_counter()
-    features = build_eval_features(examples, tokenizer, profile.max_length, profile.doc_stride)
-    start, end = predict_logits(model, features, profile.eval_batch_size, autocast, progress=False)
-    predictions = postprocess_predictions(
-        examples, features, start, end, profile.n_best_size, profile.max_answer_length
-    )
-    return {k: p.text for k, p in predictions.items()}, time.perf_counter() - started
+    result = infer(model, tokenizer, examples, settings, autocast_dtype=autocast)
+    return result.answers, time.perf_counter() - started
 
 
 def fast_model(model, tokenizer, profile, workdir: Path, args) -> tuple[object, object, str]:
@@ -199,9 +211,7 @@ def fast_model(model, tokenizer, profile, workdir: Path, args) -> tuple[object, 
     exported = onnx_tools.export_onnx(model, workdir / "model.onnx")
     fused = onnx_tools.optimize_onnx(exported, workdir / "model.fused.onnx", model.config)
     train = subset(load_squad(split="train"), 32, args.seed + 3)
-    calibration = quantize.calibration_batch(
-        train, tokenizer, profile.max_length, profile.doc_stride
-    )
+    calibration = quantize.calibration_batch(train, tokenizer, profile.inference)
     int8, keep = onnx_tools.mixed_int8_onnx(model, fused, workdir / "model.int8.onnx", calibration)
     label = f"int8 ONNX Runtime ({len(keep)} sensitive layers fp32)"
     return backends.OrtQAModel(int8, model.config, args.threads), None, label
@@ -213,28 +223,27 @@ def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
     Like the pipeline, each path first answers `--trial` questions at every candidate batch
     size (`--our-batch-sizes`) and then runs all questions at the fastest.
     """
-    import dataclasses
+    from dataclasses import replace
 
     from qa_utils.core.model import load_qa_model, load_tokenizer
     from qa_utils.project.config import get_profile
 
     profile = get_profile(args.profile)
+    settings = profile.inference
     tokenizer, model = load_tokenizer(args.model), load_qa_model(args.model)
     fast, autocast, label = fast_model(model, tokenizer, profile, workdir, args)
     trial = examples.select(range(min(args.trial, len(examples))))
     results = {}
     for name, net, cast in (("qa_utils fp32", model, None), (f"qa_utils {label}", fast, autocast)):
-        our_answers(net, tokenizer, examples.select(range(8)), profile, cast)  # warm-up
+        our_answers(net, tokenizer, examples.select(range(8)), settings, cast)  # warm-up
         sizes = [int(b) for b in args.our_batch_sizes.split(",")]
         seconds = {
-            b: our_answers(
-                net, tokenizer, trial, dataclasses.replace(profile, eval_batch_size=b), cast
-            )[1]
+            b: our_answers(net, tokenizer, trial, replace(settings, batch_size=b), cast)[1]
             for b in sizes
         }
-        best = dataclasses.replace(profile, eval_batch_size=min(seconds, key=seconds.get))
+        best = replace(settings, batch_size=min(seconds, key=seconds.get))
         answers, elapsed = our_answers(net, tokenizer, examples, best, cast)
-        results[f"{name}, batch {best.eval_batch_size}"] = {
+        results[f"{name}, batch {best.batch_size}"] = {
             "answers": answers,
             "seconds": elapsed,
             "trial_qps": {b: len(trial) / t for b, t in seconds.items()},
@@ -245,17 +254,16 @@ def ours(args: argparse.Namespace, examples, workdir: Path) -> dict[str, dict]:
 def single_window_ids(examples, args: argparse.Namespace) -> set[str]:
     """Questions whose context fits one window: there the pipeline's per-window softmax and
     our cross-window logit sum cannot disagree about which window wins."""
-    from collections import Counter
-
     from qa_utils.core.features import build_eval_features
     from qa_utils.core.model import load_tokenizer
+    from qa_utils.core.records import count_windows
     from qa_utils.project.config import get_profile
 
     profile = get_profile(args.profile)
     features = build_eval_features(
         examples, load_tokenizer(args.model), profile.max_length, profile.doc_stride
     )
-    return {k for k, n in Counter(features["example_id"]).items() if n == 1}
+    return {k for k, n in count_windows(features).items() if n == 1}
 
 
 def comparison(examples, anchor: dict, mine: dict[str, dict], single: set[str]):
@@ -302,6 +310,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "eval_throughput"))
     parser.add_argument("--pipeline-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--questions-json", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-settings", default="{}", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -333,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.pipeline_worker:
         sizes = [int(b) for b in args.batch_sizes.split(",")]
-        result = pipeline_worker(args.model, args.questions_json, sizes, args.trial, args.threads)
+        settings = json.loads(args.pipeline_settings)
+        result = pipeline_worker(
+            args.model, args.questions_json, sizes, args.trial, args.threads, settings
+        )
         Path(args.out).write_text(json.dumps(result), encoding="utf-8")
         return 0
     import torch

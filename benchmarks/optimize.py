@@ -96,9 +96,7 @@ def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Vari
     fused = onnx_tools.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
     int8 = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8.onnx")
     train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
-    calibration = quantize.calibration_batch(
-        train, tokenizer, profile.max_length, profile.doc_stride
-    )
+    calibration = quantize.calibration_batch(train, tokenizer, profile.inference)
     sensitivity = quantize.int8_sensitivity(model, calibration)
     keep = quantize.most_sensitive(sensitivity, model, args.max_fp32_share)
     mixed = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8-mixed.onnx", model, keep)
@@ -165,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     table, _ = bench.benchmark(variants, workload, profile, args.requests, args.warmup)
     meta = bench.bench_metadata(profile, len(examples), args.requests) | {"model": args.model}
     bench.write_bench(table, out, meta, stem="optimize")
-    plots.plot_tradeoff(table).savefig(out / "optimize_tradeoff.png", dpi=120)
+    plots.save_figure(plots.plot_tradeoff(table), out / "optimize_tradeoff.png")
     print(f"{meta['hardware']['cpu']}, {args.threads} threads, load {meta['load_average']}")
     print(bench.results_markdown(table.drop(columns=["parameters"])))
     if len(comparison):
@@ -183,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     atomic_write_table(out / "pruning.csv", pruning)
     print(pruning.round(3).to_markdown(index=False))
-    sparse = prune.sparse_matmul_timing([0.0, 0.5, 0.9, 0.99])
+    sparse = prune.sparse_matmul_timing([0.0, 0.5, 0.9, 0.99], profile.max_length)
     atomic_write_table(out / "sparse_matmul.csv", sparse)
     print(sparse.round(3).to_markdown(index=False))
     return 0

@@ -42,10 +42,13 @@ from qa_utils.core.postprocess import (
     pad_logits,
     postprocess_predictions,
 )
+from qa_utils.project.config import get_profile
 
-N_BEST_SIZE, MAX_ANSWER_LENGTH = 20, 30
+# The quick profile's settings: the ones every evaluation on this machine runs with.
+SETTINGS = get_profile("quick").inference
+N_BEST_SIZE, MAX_ANSWER_LENGTH = SETTINGS.n_best_size, SETTINGS.max_answer_length
+MAX_LENGTH, DOC_STRIDE = SETTINGS.max_length, SETTINGS.doc_stride
 NO_ANSWER = {"text": "", "start": 0, "end": 0, "probability": 0.0}
-MAX_LENGTH, DOC_STRIDE = 384, 128
 Timing = tuple[float, float, Any]  # median wall s, median CPU s, last result
 
 
@@ -276,7 +279,7 @@ def benchmark_runs(
     """What to time, by row name: qa_utils first, then the two references, then offsets."""
     column = features.with_format("arrow")["offset_mapping"]
     return {
-        "qa_utils.postprocess.postprocess_predictions": (
+        "qa_utils.core.postprocess.postprocess_predictions": (
             lambda: postprocess_predictions(examples, features, *logits),
             runs,
         ),

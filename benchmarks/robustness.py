@@ -6,7 +6,7 @@ version in one batched call (`robustness.answer_all`: each distinct question-con
 once, windows of all versions batched together by length), and prints one table: F1 with its
 bootstrap interval, the drop against the clean questions with its paired interval and p-value,
 and where the time went (perturbing, tokenizing, the model, post-processing, scoring, CIs).
-It also times the vectorised bootstrap of `qa_utils.stats` against a plain Python loop.
+It also times the vectorised bootstrap of `qa_utils.analysis.stats` against a plain Python loop.
 
 Usage (from the repo root; MODEL is a saved model folder such as runs/quick/model):
     nice -n 19 .venv/bin/python -m benchmarks.robustness --model MODEL [--questions 1000]

@@ -60,3 +60,10 @@ def train_features():
 
     examples = load_squad(FIXTURES / "mini_squad.json")
     return build_train_features(examples, load_tokenizer("embedded"), max_length=96, doc_stride=32)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tag nbval's notebook cells with the `notebooks` marker (they carry none of their own)."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)

@@ -82,7 +82,7 @@ def test_model_without_fast_tokenizer(monkeypatch, capsys, tmp_path):
         is_fast = False
 
     monkeypatch.setattr(
-        "qa_utils.model.AutoTokenizer.from_pretrained", lambda *a, **k: SlowTokenizer()
+        "qa_utils.core.model.AutoTokenizer.from_pretrained", lambda *a, **k: SlowTokenizer()
     )
     with pytest.raises(ValueError, match="SlowTokenizer is not a fast tokenizer"):
         load_tokenizer("embedded")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from qa_utils.analysis.answer_types import ANSWER_TYPES, classify_answers
+from qa_utils.core.records import locate_prediction
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -156,21 +157,6 @@ def lexical_overlap(question: str, sentence: str) -> float:
     return len(asked & set(words(sentence))) / len(asked) if asked else 0.0
 
 
-def locate_prediction(context: str, prediction: str) -> int:
-    """Character offset of a prediction in its context (first occurrence), or -1 if absent.
-
-    Official prediction files carry text only; when the text occurs more than once the first
-    occurrence is taken, which can misplace a correct-looking span in another sentence.
-
-    >>> locate_prediction("The ferry runs twice a day.", "twice a day"), locate_prediction("x", "")
-    (15, -1)
-    """
-    if not prediction.strip():
-        return -1
-    found = context.find(prediction)
-    return found if found >= 0 else context.lower().find(prediction.lower())
-
-
 def train_word_counts(contexts: Iterable[str], questions: Iterable[str]) -> Counter[str]:
     """Word frequencies over the unique training contexts and all training questions."""
     counts: Counter[str] = Counter()
@@ -267,8 +253,8 @@ def add_features(
 
     Args:
         table: The per-example table (see the module docstring).
-        nlp: spaCy pipeline for answer typing (`qa_utils.answer_types.load_spacy`); None uses
-            the rule-based fallback.
+        nlp: spaCy pipeline for answer typing (`answer_types.load_spacy`); None uses the
+            rule-based fallback.
         word_counts: Training-set word frequencies (`train_word_counts`); None skips the
             rare-word slice.
         rare_k: A word is rare when seen at most `rare_k` times in training.

@@ -1,28 +1,21 @@
 """Error analysis that explains the score, derived from the per-example table.
 
-The per-example table (one row per question: id, title, question, context, gold_answers,
-gold_starts, prediction, em, f1, answer_words, question_words, context_words and, in our own
-runs, confidence, pred_start, pred_end, n_windows) comes either from records.parquet (see
-qa_utils.records) or from any official SQuAD v1.1 prediction file (`table_from_predictions`).
-`qa_utils.slicing.add_features` adds the slicing columns; everything else here (slice metrics
-with bootstrap intervals, error categories, the answer-type confusion, calibration, the paired
-comparison) is a function of that table.
-
-Command line (tables as CSV and figures as PNG go to --out; a summary goes to stdout)::
-
-    python -m qa_utils.analysis DATASET.json PREDICTIONS.json --out DIR
-        [--records records.parquet] [--compare OTHER.json] [--train TRAIN.json]
+The per-example table (`qa_utils.core.records.build_records`: one row per question) comes
+either from our records.parquet or from any official SQuAD v1.1 prediction file.
+`qa_utils.analysis.slicing.add_features` adds the slicing columns; everything else here (slice
+metrics with bootstrap intervals, error categories, the answer-type confusion, calibration,
+the paired comparison) is a function of that table. The `analyse` command writes it all to a
+folder (`qa_utils.workflow.report`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from qa_utils.analysis.answer_types import ANSWER_TYPES
@@ -30,7 +23,6 @@ from qa_utils.analysis.slicing import (
     ERROR_CATEGORIES,
     SLICES,
     add_features,
-    locate_prediction,
     ordered,
 )
 from qa_utils.analysis.stats import (
@@ -39,7 +31,8 @@ from qa_utils.analysis.stats import (
     expected_calibration_error,
     paired_test,
 )
-from qa_utils.core.metrics import read_predictions, score_predictions
+from qa_utils.core.data import load_squad
+from qa_utils.core.metrics import read_predictions
 from qa_utils.project.io import read_table
 
 if TYPE_CHECKING:
@@ -52,57 +45,6 @@ SMALL_SLICE = 30
 
 class InputFileError(ValueError):
     """A user-supplied file is missing, unreadable or not in the expected format."""
-
-
-def dataset_columns(examples: Any, names: Sequence[str]) -> dict[str, list]:
-    """Columns of a `datasets.Dataset` (read once through Arrow) or of a list of row dicts."""
-    if hasattr(examples, "select_columns"):
-        return examples.select_columns(list(names)).to_dict()
-    rows = list(examples)
-    return {name: [row[name] for row in rows] for name in names}
-
-
-def examples_table(examples: Any) -> pd.DataFrame:
-    """The dataset columns of the per-example table, from `qa_utils.data.load_squad` output."""
-    columns = dataset_columns(examples, ["id", "title", "question", "context", "answers"])
-    answers = columns.pop("answers")
-    table = pd.DataFrame(columns)
-    table["gold_answers"] = [list(a["text"]) for a in answers]
-    table["gold_starts"] = [[int(s) for s in a["answer_start"]] for a in answers]
-    table["answer_words"] = [len(a[0].split()) if a else 0 for a in table["gold_answers"]]
-    table["question_words"] = table["question"].str.split().str.len()
-    table["context_words"] = table["context"].str.split().str.len()
-    return table
-
-
-@dataclass
-class ScoredTable:
-    """The per-example table built from files, with what scoring noticed about the ids."""
-
-    table: pd.DataFrame
-    missing_ids: list[str] = field(default_factory=list)
-    unknown_ids: list[str] = field(default_factory=list)
-
-
-def table_from_predictions(examples: Any, predictions: dict[str, str]) -> ScoredTable:
-    """Score `predictions` against `examples` and build the per-example table.
-
-    Questions without a prediction get an empty one and score 0; predictions for ids that
-    are not in the dataset are left out and reported.
-    """
-    report = score_predictions(examples, predictions)
-    table = examples_table(examples)
-    scores = report.per_example.set_index("id")[["em", "f1"]].astype(float)
-    table = table.join(scores, on="id")
-    table[["em", "f1"]] = table[["em", "f1"]].fillna(0.0)
-    table["prediction"] = [predictions.get(i, "") for i in table["id"]]
-    table["pred_start"] = [
-        locate_prediction(c, p) for c, p in zip(table["context"], table["prediction"], strict=True)
-    ]
-    table["pred_end"] = np.where(
-        table["pred_start"] >= 0, table["pred_start"] + table["prediction"].str.len(), -1
-    )
-    return ScoredTable(table, list(report.missing_ids), list(report.unknown_ids))
 
 
 def merge_records(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
@@ -335,9 +277,7 @@ def input_error(path: str | Path, exc: Exception) -> InputFileError:
 
 
 def load_dataset(path: str | Path) -> Any:
-    """Load a SQuAD v1.1 dataset file with `qa_utils.data.load_squad`, naming the file on error."""
-    from qa_utils.core.data import load_squad
-
+    """Load a SQuAD dataset file with `qa_utils.core.data.load_squad`, naming the file on error."""
     try:
         return load_squad(str(path))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -345,7 +285,7 @@ def load_dataset(path: str | Path) -> Any:
 
 
 def load_predictions(path: str | Path) -> dict[str, str]:
-    """Read an official-format prediction file {id: text} (`qa_utils.metrics.read_predictions`)."""
+    """Read an official-format prediction file {id: text} (`core.metrics.read_predictions`)."""
     try:
         return read_predictions(path)
     except (OSError, ValueError) as exc:

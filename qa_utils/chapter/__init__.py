@@ -1,1 +1,2 @@
-"""TODO"""
+"""Helpers that exist for one notebook of the chapter: classic metrics on a classification
+task (concepts), n-gram perplexity (lm), data lengths (curves), published scores (reference)."""

@@ -1,10 +1,11 @@
 """Helpers for notebook 01: classic metrics on a classification task built from SQuAD.
 
 The task: predict a question's answer type (the SQuAD paper's taxonomy, assigned to the gold
-answer by `qa_utils.answer_types.rule_answer_type`) from the question text alone. It is cheap
+answer by `qa_utils.analysis.answer_types.rule_answer_type`) from the question text alone. It
+is cheap
 (TF-IDF + logistic regression), real, imbalanced, and grouped by article, which is all that
 accuracy, precision/recall/F1, confusion matrices and grouped cross-validation need.
-Perplexity lives in `qa_utils.lm`.
+Perplexity lives in `qa_utils.chapter.lm`.
 """
 
 from __future__ import annotations

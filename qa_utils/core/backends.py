@@ -1,17 +1,8 @@
-"""Make a span-prediction model smaller or faster: int8 quantization, ONNX Runtime, pruning.
+"""The two model backends of the one inference path: a PyTorch module, or ONNX Runtime.
 
-Every function returns a new model and leaves its input alone, so one run can compare the
-variants side by side. Anything returned here works with `qa_utils.predict.predict_logits`.
-
-Quantization path: ONNX Runtime's dynamic int8 quantization is the maintained one and the
-fastest on CPUs without AMX, once `optimize_onnx` has fused the graph. Quantizing every Linear
-layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from a few feed-forward
-layers whose inputs have outliers; `int8_sensitivity` finds them on calibration windows and
-`most_sensitive` keeps them in fp32 within a weight budget. PyTorch's `quantize_dynamic`
-(fbgemm kernels) is kept as the eager-PyTorch reference; it still works on torch 2.13 but
-warns that quantized tensors are deprecated. torchao's int8 dynamic quantization was measured
-too: without `torch.compile` its eager kernels ran slower than fp32 here, and compiling costs
-minutes on two cores.
+`qa_utils.core.inference.predict_logits` feeds both the same padded batches; `OrtQAModel` wraps
+an ONNX Runtime session so that it takes and returns what a transformers span-prediction model
+does (`input_ids`, `attention_mask`, `token_type_ids` -> start and end logits).
 """
 
 from __future__ import annotations
@@ -23,8 +14,6 @@ import torch
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
 ONNX_OUTPUTS = ("start_logits", "end_logits")
 
 
@@ -32,6 +21,7 @@ class OrtQAModel:
     """An ONNX Runtime session that looks enough like a PreTrainedModel for `predict_logits`."""
 
     def __init__(self, path: str | Path, config: Any, threads: int = 0) -> None:
+        # onnxruntime is optional for everything but this backend (and slow to import).
         import onnxruntime as ort
 
         options = ort.SessionOptions()

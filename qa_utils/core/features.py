@@ -15,6 +15,8 @@ from datasets import Dataset
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 MAX_QUESTION_TOKENS = 64
+MAP_BATCH = 1000
+"""Examples per batch of `Dataset.map` (its default): smaller inputs are built in one call."""
 
 
 def check_fast_tokenizer(tokenizer: PreTrainedTokenizerBase) -> None:
@@ -116,8 +118,8 @@ def _label_window(
 def prepare_train_features(
     batch: dict[str, list[Any]],
     tokenizer: PreTrainedTokenizerBase,
-    max_length: int = 384,
-    doc_stride: int = 128,
+    max_length: int,
+    doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> dict[str, list[Any]]:
     """`Dataset.map(batched=True)` function: windows labelled with the first answer's tokens."""
@@ -141,8 +143,8 @@ def prepare_train_features(
 def prepare_eval_features(
     batch: dict[str, list[Any]],
     tokenizer: PreTrainedTokenizerBase,
-    max_length: int = 384,
-    doc_stride: int = 128,
+    max_length: int,
+    doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> dict[str, list[Any]]:
     """`Dataset.map(batched=True)` function: windows with context-only offsets and example ids."""
@@ -169,6 +171,10 @@ def _build(
     check_fast_tokenizer(tokenizer)
     budget = question_budget(kwargs["max_length"], kwargs["max_question_tokens"])
     check_window(kwargs["max_length"], kwargs["doc_stride"], budget)
+    if len(examples) <= MAP_BATCH:
+        # One batch, as `map` would make it, without map's fixed cost (milliseconds matter for
+        # one question at a time in the service).
+        return Dataset.from_dict(function(examples[:], tokenizer=tokenizer, **kwargs))
     return examples.map(
         function,
         batched=True,
@@ -182,8 +188,8 @@ def _build(
 def build_train_features(
     examples: Dataset,
     tokenizer: PreTrainedTokenizerBase,
-    max_length: int = 384,
-    doc_stride: int = 128,
+    max_length: int,
+    doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> Dataset:
     """Training windows with `start_positions`/`end_positions` (0 = answer not in this window)."""
@@ -200,8 +206,8 @@ def build_train_features(
 def build_eval_features(
     examples: Dataset,
     tokenizer: PreTrainedTokenizerBase,
-    max_length: int = 384,
-    doc_stride: int = 128,
+    max_length: int,
+    doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> Dataset:
     """Evaluation windows with `offset_mapping` (None outside the context) and `example_id`."""

@@ -1,22 +1,34 @@
-"""Features -> logits, in length-sorted, per-batch-padded batches; and one-question answering."""
+"""Examples -> answers: the one inference path, used by everything that answers questions.
+
+    examples --features--> windows --predict_logits--> logits --postprocess--> predictions
+             --build_records--> the per-example table (scored when the examples have answers)
+
+`infer` composes these stages with one `InferenceSettings`; evaluation, `QAModel.answer`, the
+service, the robustness probes, the optimization benchmarks and benchmarks/eval_throughput.py
+all call it. The model is a PyTorch module or an ONNX Runtime session
+(`qa_utils.core.backends.OrtQAModel`): both take the same padded batches.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from qa_utils.core.features import prepare_eval_features
-from qa_utils.core.model import load_qa_model, load_tokenizer
-from qa_utils.core.postprocess import PAD_LOGIT, postprocess_predictions
+from qa_utils.core.features import build_eval_features
+from qa_utils.core.model import load_inference_settings, load_qa_model, load_tokenizer
+from qa_utils.core.postprocess import PAD_LOGIT, Prediction, postprocess_predictions
+from qa_utils.core.records import ScoredTable, build_records, count_windows
+from qa_utils.project.config import InferenceSettings
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -44,9 +56,9 @@ def _pad_batch(
 
 
 def predict_logits(
-    model: PreTrainedModel,
+    model: Any,
     features: Dataset,
-    batch_size: int = 64,
+    batch_size: int,
     autocast_dtype: torch.dtype | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +93,75 @@ def predict_logits(
     return start, end
 
 
+@dataclass
+class Inference:
+    """What `infer` returns: the windows, the chosen answers and what each stage took.
+
+    Attributes:
+        examples: the answered examples.
+        features: their windows (`build_eval_features`).
+        predictions: the chosen answer of every example, by id, with its n-best list.
+        seconds: wall time of each stage: features_s, predict_s, postprocess_s.
+    """
+
+    examples: Dataset
+    features: Dataset
+    predictions: dict[str, Prediction]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answers(self) -> dict[str, str]:
+        """The answer texts by id (the official prediction-file format)."""
+        return {k: p.text for k, p in self.predictions.items()}
+
+    def records(self) -> ScoredTable:
+        """The per-example table of these predictions, scored against the examples' answers."""
+        return build_records(self.examples, self.predictions, count_windows(self.features))
+
+
+def infer(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase | None,
+    examples: Dataset,
+    settings: InferenceSettings,
+    features: Dataset | None = None,
+    autocast_dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> Inference:
+    """Answer every example: windows, batched logits, the best span over each example's windows.
+
+    Args:
+        model: a span-prediction model (PyTorch) or an `OrtQAModel`.
+        tokenizer: its fast tokenizer (unused when `features` are given).
+        examples: SQuAD-format examples (id, question, context; answers to score).
+        settings: windows, decoding, batch size and threads.
+        features: the examples' windows when already built with the same settings (benchmarks
+            build them once for several models).
+        autocast_dtype: run the model under autocast in this dtype (bf16 on CPUs with AMX).
+        progress: show a progress bar over batches.
+    """
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    if features is None:
+        if tokenizer is None:
+            raise ValueError("infer needs a tokenizer or prebuilt features")
+        features = build_eval_features(
+            examples, tokenizer, settings.max_length, settings.doc_stride
+        )
+    seconds["features_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    start, end = predict_logits(model, features, settings.batch_size, autocast_dtype, progress)
+    seconds["predict_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    predictions = postprocess_predictions(
+        examples, features, start, end, settings.n_best_size, settings.max_answer_length
+    )
+    seconds["postprocess_s"] = time.perf_counter() - clock
+    return Inference(examples, features, predictions, seconds)
+
+
 @dataclass(frozen=True)
 class Answer:
     """One answer: its text, character span in the context (end exclusive) and confidence."""
@@ -94,40 +175,28 @@ class Answer:
 class QAModel:
     """A loaded model and tokenizer that answer questions, one at a time or in bulk."""
 
-    def __init__(
-        self,
-        model: PreTrainedModel,
-        tokenizer: PreTrainedTokenizerBase,
-        max_length: int = 384,
-        doc_stride: int = 128,
-        n_best_size: int = 20,
-        max_answer_length: int = 30,
-    ) -> None:
+    def __init__(self, model: Any, tokenizer: PreTrainedTokenizerBase, settings: InferenceSettings):
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.doc_stride = doc_stride
-        self.n_best_size = n_best_size
-        self.max_answer_length = max_answer_length
+        self.settings = settings
 
     @classmethod
-    def load(cls, name_or_path: str | Path, **settings: int) -> QAModel:
-        """Load from a model folder, 'embedded', or a Hub id (when online)."""
-        return cls(load_qa_model(name_or_path), load_tokenizer(name_or_path), **settings)
+    def load(cls, name_or_path: str | Path, settings: InferenceSettings | None = None) -> QAModel:
+        """Load from a model folder, 'embedded', or a Hub id (when online).
+
+        Args:
+            settings: how to answer; default: the settings saved beside the model (else the
+                default profile's).
+        """
+        chosen = settings or load_inference_settings(name_or_path)
+        return cls(load_qa_model(name_or_path), load_tokenizer(name_or_path), chosen)
 
     def answer(self, question: str, context: str) -> Answer:
         """Answer one question about one context (the question-answering pipeline, offline)."""
-        batch = {"id": ["q"], "question": [question], "context": [context]}
-        features = Dataset.from_dict(
-            prepare_eval_features(batch, self.tokenizer, self.max_length, self.doc_stride)
-        )
-        start, end = predict_logits(self.model, features, progress=False)
-        best = postprocess_predictions(
-            [{"id": "q", "context": context}],
-            features,
-            start,
-            end,
-            n_best_size=self.n_best_size,
-            max_answer_length=self.max_answer_length,
-        )["q"]
+        examples = Dataset.from_dict({"id": ["q"], "question": [question], "context": [context]})
+        best = infer(self.model, self.tokenizer, examples, self.settings).predictions["q"]
         return Answer(best.text, best.start, best.end, best.confidence)
+
+    def answer_all(self, examples: Dataset) -> Inference:
+        """Answer many questions in batches."""
+        return infer(self.model, self.tokenizer, examples, self.settings)

@@ -160,7 +160,7 @@ def score_predictions(examples: Any, predictions: Mapping[str, str]) -> ScoreRep
     """Score predictions {question id: answer text} against a split, like evaluate-v1.1.py.
 
     Args:
-        examples: a `datasets.Dataset` from `qa_utils.data.load_squad`, or an iterable of dicts
+        examples: a `datasets.Dataset` from `qa_utils.core.data.load_squad`, or an iterable of dicts
             with "id" and "answers" {"text": [...]}.
         predictions: answer text per question id (the official predictions.json).
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from qa_utils.project.config import EMBEDDED_MODEL
+from qa_utils.project.config import (
+    EMBEDDED_MODEL,
+    INFERENCE_FILE,
+    RUN_CONFIG,
+    InferenceSettings,
+    get_profile,
+)
+from qa_utils.project.io import atomic_write_json
 
 
 def embedded_model_path() -> Path:
@@ -69,3 +77,24 @@ def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
     finally:
         logging.set_verbosity(verbosity)
     return model
+
+
+def save_inference_settings(settings: InferenceSettings, model_dir: str | Path) -> Path:
+    """Write the settings beside a model, so that everything loading it answers the same way."""
+    return atomic_write_json(Path(model_dir) / INFERENCE_FILE, settings.to_dict())
+
+
+def load_inference_settings(
+    name_or_path: str | Path, default: InferenceSettings | None = None
+) -> InferenceSettings:
+    """The settings saved beside a model folder, else `default` (else the default profile's).
+
+    Folders trained before the settings file existed carry them in their run config.
+    """
+    folder = Path(name_or_path)
+    for name, key in ((INFERENCE_FILE, None), (RUN_CONFIG, "profile")):
+        path = folder / name
+        if path.is_file():
+            values = json.loads(path.read_text(encoding="utf-8"))
+            return InferenceSettings.from_dict(values[key] if key else values)
+    return default or get_profile().inference

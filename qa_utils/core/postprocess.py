@@ -387,7 +387,7 @@ def postprocess_predictions(
     Args:
         examples: datasets.Dataset or list of dicts with ``id`` and ``context``.
         features: datasets.Dataset (or list of dicts) with ``offset_mapping`` and
-            ``example_id``, as built by ``qa_utils.features.build_eval_features``.
+            ``example_id``, as built by ``qa_utils.core.features.build_eval_features``.
         start_logits: float32 (n_features, seq_len); row i belongs to ``features[i]``,
             padded on the right (see `pad_logits`).
         end_logits: Same shape as ``start_logits``.

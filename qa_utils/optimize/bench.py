@@ -24,13 +24,12 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from qa_utils.core import backends
 from qa_utils.core.features import build_eval_features
-from qa_utils.core.inference import predict_logits
-from qa_utils.core.metrics import score_predictions
-from qa_utils.core.postprocess import postprocess_predictions
+from qa_utils.core.inference import infer, predict_logits
 from qa_utils.optimize import onnx as onnx_tools
 from qa_utils.optimize import prune, quantize
 from qa_utils.project.config import Profile
 from qa_utils.project.io import atomic_write_json, atomic_write_table, atomic_write_text
+from qa_utils.project.paths import project_root
 from qa_utils.project.system import hardware_info, versions
 
 MB = 1024 * 1024
@@ -119,7 +118,8 @@ def interleaved_latencies(
     times: dict[str, list[float]] = {v.name: [] for v in variants}
     for variant in variants:
         for i in range(warmup):
-            predict_logits(variant.model, requests[i % len(requests)], progress=False)
+            request = requests[i % len(requests)]
+            predict_logits(variant.model, request, batch_size=len(request), progress=False)
     for first in range(0, n_requests, block):
         for variant in variants:
             for i in range(first, min(first + block, n_requests)):
@@ -156,37 +156,29 @@ def peak_rss_mb(fn: Callable[[], Any], interval: float = 0.01) -> tuple[Any, flo
 
 
 def batched_run(variant: Variant, workload: Workload, profile: Profile) -> dict[str, Any]:
-    """Answer every question in batches: throughput, peak memory, EM/F1 and the answers."""
-    started = time.perf_counter()
-    (start, end), peak = peak_rss_mb(
-        lambda: predict_logits(
-            variant.model, workload.features, profile.eval_batch_size, progress=False
+    """Answer every question in batches (`infer`): throughput, peak memory, EM/F1, answers.
+
+    Throughput counts the model stage alone (the windows are built once for every variant).
+    """
+    result, peak = peak_rss_mb(
+        lambda: infer(
+            variant.model, None, workload.examples, profile.inference, features=workload.features
         )
     )
-    seconds = time.perf_counter() - started
-    predictions = postprocess_predictions(
-        workload.examples,
-        workload.features,
-        start,
-        end,
-        profile.n_best_size,
-        profile.max_answer_length,
-    )
-    answers = {k: p.text for k, p in predictions.items()}
-    report = score_predictions(workload.examples, answers)
+    report = result.records().report
     return {
-        "questions_per_s": len(workload.examples) / seconds,
+        "questions_per_s": len(workload.examples) / result.seconds["predict_s"],
         "peak_extra_mb": peak,
         "exact_match": report.exact_match,
         "f1": report.f1,
-        "answers": answers,
+        "answers": result.answers,
     }
 
 
 def f1_scorer(workload: Workload, profile: Profile) -> Callable[[str, torch.nn.Module], float]:
     """A function giving the F1 of a named PyTorch model on `workload` (batched, as `batched_run`).
 
-    `qa_utils.distill.repeated_comparison` takes one to score its students.
+    `qa_utils.training.distill.repeated_comparison` takes one to score its students.
     """
 
     def f1(name: str, model: torch.nn.Module) -> float:
@@ -286,8 +278,6 @@ def reference_results(
 
     Returns None when there is none (for example in a trimmed copy of the project).
     """
-    from qa_utils.project.paths import project_root
-
     path = Path(folder or project_root() / "benchmarks" / "reference") / f"{stem}.csv"
     return pd.read_csv(path) if path.is_file() else None
 

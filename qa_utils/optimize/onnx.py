@@ -1,17 +1,9 @@
-"""Make a span-prediction model smaller or faster: int8 quantization, ONNX Runtime, pruning.
+"""ONNX export, graph fusion and int8 quantization for ONNX Runtime.
 
-Every function returns a new model and leaves its input alone, so one run can compare the
-variants side by side. Anything returned here works with `qa_utils.predict.predict_logits`.
-
-Quantization path: ONNX Runtime's dynamic int8 quantization is the maintained one and the
-fastest on CPUs without AMX, once `optimize_onnx` has fused the graph. Quantizing every Linear
-layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from a few feed-forward
-layers whose inputs have outliers; `int8_sensitivity` finds them on calibration windows and
-`most_sensitive` keeps them in fp32 within a weight budget. PyTorch's `quantize_dynamic`
-(fbgemm kernels) is kept as the eager-PyTorch reference; it still works on torch 2.13 but
-warns that quantized tensors are deprecated. torchao's int8 dynamic quantization was measured
-too: without `torch.compile` its eager kernels ran slower than fp32 here, and compiling costs
-minutes on two cores.
+ONNX Runtime's dynamic int8 quantization is the maintained path and the fastest on CPUs
+without AMX, once `optimize_onnx` has fused the graph; `mixed_int8_onnx` keeps the layers
+`qa_utils.optimize.quantize` finds sensitive in fp32. The files written here run through the
+one inference path with `qa_utils.core.backends.OrtQAModel`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
-"""Make a span-prediction model smaller or faster: int8 quantization, ONNX Runtime, pruning.
+"""Pruning: zeroed weights (global magnitude) and removed attention heads (Michel importance).
 
-Every function returns a new model and leaves its input alone, so one run can compare the
-variants side by side. Anything returned here works with `qa_utils.predict.predict_logits`.
-
-Quantization path: ONNX Runtime's dynamic int8 quantization is the maintained one and the
-fastest on CPUs without AMX, once `optimize_onnx` has fused the graph. Quantizing every Linear
-layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from a few feed-forward
-layers whose inputs have outliers; `int8_sensitivity` finds them on calibration windows and
-`most_sensitive` keeps them in fp32 within a weight budget. PyTorch's `quantize_dynamic`
-(fbgemm kernels) is kept as the eager-PyTorch reference; it still works on torch 2.13 but
-warns that quantized tensors are deprecated. torchao's int8 dynamic quantization was measured
-too: without `torch.compile` its eager kernels ran slower than fp32 here, and compiling costs
-minutes on two cores.
+Zeros alone do not make dense kernels faster (`sparse_matmul_timing` shows it); removing
+heads shrinks the matrices themselves. Every function returns a new model.
 """
 
 from __future__ import annotations
@@ -74,9 +64,11 @@ def _median_ms(fn: Any, repeats: int) -> float:
 
 
 def sparse_matmul_timing(
-    sparsities: list[float], size: int = 1024, tokens: int = 384, repeats: int = 10, seed: int = 0
+    sparsities: list[float], tokens: int, size: int = 1024, repeats: int = 10, seed: int = 0
 ) -> pd.DataFrame:
     """Time one Linear-sized product with dense and CSR kernels as more weights become zero.
+
+    `tokens` is the number of positions multiplied at once (a window's length).
 
     Dense kernels multiply zeros like any other number, so their time does not move; sparse
     (CSR) kernels only win at very high sparsity, if at all.

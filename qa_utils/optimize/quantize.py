@@ -1,17 +1,13 @@
-"""Make a span-prediction model smaller or faster: int8 quantization, ONNX Runtime, pruning.
+"""Int8 quantization of a span-prediction model, and which layers to keep in fp32.
 
-Every function returns a new model and leaves its input alone, so one run can compare the
-variants side by side. Anything returned here works with `qa_utils.predict.predict_logits`.
-
-Quantization path: ONNX Runtime's dynamic int8 quantization is the maintained one and the
-fastest on CPUs without AMX, once `optimize_onnx` has fused the graph. Quantizing every Linear
-layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from a few feed-forward
-layers whose inputs have outliers; `int8_sensitivity` finds them on calibration windows and
-`most_sensitive` keeps them in fp32 within a weight budget. PyTorch's `quantize_dynamic`
-(fbgemm kernels) is kept as the eager-PyTorch reference; it still works on torch 2.13 but
-warns that quantized tensors are deprecated. torchao's int8 dynamic quantization was measured
-too: without `torch.compile` its eager kernels ran slower than fp32 here, and compiling costs
-minutes on two cores.
+Quantizing every Linear layer costs the fine-tuned MiniLM 1-2 F1 points, nearly all of it from
+a few feed-forward layers whose inputs have outliers; `int8_sensitivity` finds them on
+calibration windows and `most_sensitive` keeps them in fp32 within a weight budget. PyTorch's
+`quantize_dynamic` (fbgemm kernels) is kept as the eager-PyTorch reference; it still works on
+torch 2.13 but warns that quantized tensors are deprecated. torchao's int8 dynamic quantization
+was measured too: without `torch.compile` its eager kernels ran slower than fp32 here, and
+compiling costs minutes on two cores. Every function returns a new model and leaves its input
+alone, so one run can compare the variants side by side.
 """
 
 from __future__ import annotations
@@ -29,8 +25,10 @@ from torch import nn
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from qa_utils.core.backends import ONNX_INPUTS
+from qa_utils.core.features import build_train_features
 from qa_utils.core.postprocess import PAD_LOGIT
 from qa_utils.optimize.prune import labelled_batches
+from qa_utils.project.config import InferenceSettings
 
 QUANTIZED_LINEAR = torch.ao.nn.quantized.dynamic.Linear
 
@@ -174,14 +172,12 @@ def has_amx() -> bool:
 
 
 def calibration_batch(
-    examples: Any, tokenizer: Any, max_length: int = 384, doc_stride: int = 128
+    examples: Any, tokenizer: Any, settings: InferenceSettings
 ) -> dict[str, torch.Tensor]:
     """One padded batch of the training windows of `examples`, for `int8_sensitivity`.
 
     Pass training questions, never the ones you will score; the batch holds at most one
-    window per question.
+    window per question, cut like the model's evaluation windows (`settings`).
     """
-    from qa_utils.core.features import build_train_features
-
-    windows = build_train_features(examples, tokenizer, max_length, doc_stride)
+    windows = build_train_features(examples, tokenizer, settings.max_length, settings.doc_stride)
     return labelled_batches(windows, len(examples), 1)[0]

@@ -1,32 +1,21 @@
-"""Figures of the error analysis; each helper returns a fixed-size matplotlib Figure.
+"""Figures of the error analysis: answer types, slices, error categories, calibration, tests.
 
-Every figure is drawn from a table made by `qa_utils.analysis` (never from raw files), has a
-title and labelled axes, and shows the counts behind each bar or cell.
+They illustrate notebook 04 (error analysis) and are the PNGs of the `analyse` report
+(`qa_utils.workflow.report`). Every figure is drawn from a table made by `qa_utils.analysis`
+(never from raw files), has a title and labelled axes, and shows the counts behind each bar or
+cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-CONFUSION_SIZE = (10.0, 8.0)
-
-
-SLICE_SIZE = (7.0, 4.0)
-
-
-SLICE_GRID_SIZE = (16.0, 9.0)
-
-
-ERRORS_SIZE = (8.0, 4.0)
-
-
-RELIABILITY_SIZE = (6.0, 7.0)
-
+from qa_utils.plots.style import new_figure
 
 SMALL_COLOR, SLICE_COLOR = "#bbbbbb", "#4c72b0"
 
@@ -38,12 +27,12 @@ def plot_answer_type_confusion(confusion: pd.DataFrame) -> Figure:
     number of questions of each gold type.
 
     Args:
-        confusion: Counts from `qa_utils.analysis.answer_type_confusion`.
+        confusion: Counts from `qa_utils.analysis.tables.answer_type_confusion`.
     """
     counts = confusion.to_numpy()
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
-    fig, ax = plt.subplots(figsize=CONFUSION_SIZE, layout="constrained")
+    fig, ax = new_figure("square")
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     fig.colorbar(image, ax=ax, label="share of the gold type's questions")
     for (i, j), count in np.ndenumerate(counts):
@@ -62,7 +51,7 @@ def plot_answer_type_confusion(confusion: pd.DataFrame) -> Figure:
     return fig
 
 
-def draw_slice(ax: plt.Axes, rows: pd.DataFrame, metric: str, overall: float | None) -> None:
+def draw_slice(ax: Axes, rows: pd.DataFrame, metric: str, overall: float | None) -> None:
     """Bars of one slice's metric with bootstrap intervals, counts under the names; small grey."""
     x = np.arange(len(rows))
     values = rows[metric].fillna(0).to_numpy()
@@ -85,7 +74,7 @@ def plot_slice(
     slices: pd.DataFrame, column: str, title: str, metric: str = "f1", overall: float | None = None
 ) -> Figure:
     """One slicing column's metric per value, with 95% intervals (grey: small slices)."""
-    fig, ax = plt.subplots(figsize=SLICE_SIZE, layout="constrained")
+    fig, ax = new_figure("single")
     draw_slice(ax, slices[slices["slice"] == column], metric, overall)
     ax.set(
         title=f"{metric.upper()} by {title.lower()} (95% bootstrap CI; grey = small)", xlabel=title
@@ -98,7 +87,7 @@ def plot_slice_grid(
 ) -> Figure:
     """All slicing columns in one grid of bar charts (grey bars: small slices)."""
     columns = [c for c in titles if c in set(slices["slice"])]
-    fig, axes = plt.subplots(2, 4, figsize=SLICE_GRID_SIZE, layout="constrained")
+    fig, axes = new_figure("grid", 2, 4)
     for ax, column in zip(axes.flat, columns, strict=False):
         draw_slice(ax, slices[slices["slice"] == column], metric, overall)
         ax.set(title=titles[column], xlabel="value (questions)")
@@ -112,7 +101,7 @@ def plot_slice_grid(
 
 def plot_error_categories(errors: pd.DataFrame) -> Figure:
     """Horizontal bars: how many answers fall in each error category, with shares."""
-    fig, ax = plt.subplots(figsize=ERRORS_SIZE, layout="constrained")
+    fig, ax = new_figure("single")
     y = np.arange(len(errors))[::-1]
     ax.barh(y, errors["n"], color=SLICE_COLOR)
     for yi, n, share in zip(y, errors["n"], errors["share"], strict=True):
@@ -125,9 +114,7 @@ def plot_error_categories(errors: pd.DataFrame) -> Figure:
 
 def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
     """Reliability diagram (accuracy against confidence per bin) above a histogram of counts."""
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=RELIABILITY_SIZE, sharex=True, height_ratios=[3, 1], layout="constrained"
-    )
+    fig, (top, bottom) = new_figure("tall", 2, 1, sharex=True, height_ratios=[3, 1])
     centers = (calibration["lower"] + calibration["upper"]) / 2
     width = float((calibration["upper"] - calibration["lower"]).iloc[0])
     top.bar(
@@ -157,7 +144,7 @@ def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
 
 def plot_comparison(comparison: pd.DataFrame, names: Sequence[str] = ("a", "b")) -> Figure:
     """Difference of EM and F1 between two systems with its 95% interval and p-value."""
-    fig, ax = plt.subplots(figsize=SLICE_SIZE, layout="constrained")
+    fig, ax = new_figure("single")
     y = np.arange(len(comparison))[::-1]
     diff = comparison["difference"].to_numpy()
     errors = np.vstack([diff - comparison["ci_low"], comparison["ci_high"] - diff])

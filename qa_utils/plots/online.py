@@ -1,35 +1,17 @@
-"""Online evaluation of a served model: replay a question stream, score delayed feedback, drift.
+"""The figure of notebook 06's online evaluation: a replayed question stream that shifts.
 
-A replay client sends the questions of a stream to a running `qa_utils.serve` service at a
-controlled rate (open loop: request i is due at i / rate seconds, whatever happened to the
-earlier ones), from a bounded pool of client threads, for at most `max_requests` requests and
-`max_seconds` seconds. Gold answers come back as delayed feedback: the answer to request i
-is known once request i + D has been sent, as labels trickle in after the fact in a real
-service. From the log this module derives, per position in the stream:
-
-- rolling EM/F1 over the last `window` requests whose feedback has arrived (official
-  `exact_match_score` / `f1_score`, in percent), so quality curves lag by D requests;
-- rolling latency percentiles (p50, p95) over the last `window` requests, and throughput
-  (completed requests per second over the last few seconds);
-- the one-sided CUSUM of `qa_utils.drift` on per-request F1: an alarm at feedback index j is
-  raised at stream position j + D, so the detection delay in requests is D plus the
-  detector's own delay (about h / (delta - k) shifted scores, see `qa_utils.drift`).
-
-A stream can switch in the middle to perturbed questions (`make_stream` with a perturbation
-from `qa_utils.robustness`) to watch the curves move and the detector fire.
+"Rolling quality, latency and the drift alarm": three panels on the stream position of the
+curves from `qa_utils.serving.replay.online_curves`, rolling EM/F1 under delayed feedback, the
+CUSUM statistic of `qa_utils.serving.drift` with its threshold, and latency percentiles with
+throughput, with the shift and the alarm marked on each.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
+from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-
-ONLINE_SIZE = (10.0, 9.0)
+from qa_utils.plots.style import new_figure
 
 
 def plot_online(
@@ -39,9 +21,7 @@ def plot_online(
     threshold: float | None = None,
 ) -> Figure:
     """Rolling EM/F1, the CUSUM statistic, and latency/throughput along the stream."""
-    import matplotlib.pyplot as plt
-
-    fig, (quality, cusum, speed) = plt.subplots(3, 1, figsize=ONLINE_SIZE, sharex=True)
+    fig, (quality, cusum, speed) = new_figure("tall", 3, 1, sharex=True)
     quality.plot(curves["seq"], curves["f1"], label="F1")
     quality.plot(curves["seq"], curves["em"], label="EM", alpha=0.7)
     quality.set(
@@ -66,5 +46,4 @@ def plot_online(
             ax.axvline(alarm_at, color="tab:red", label="drift alarm")
         ax.legend(loc="lower left", fontsize=8)
     rate.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
     return fig

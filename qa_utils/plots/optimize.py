@@ -1,9 +1,9 @@
-"""Measure model variants side by side on the same questions: speed, size, memory, EM/F1.
+"""Figures of notebook 05 (performance optimization): what speed costs in accuracy.
 
-Batch-1 latency is one question's windows through the model (`predict_logits` on that
-question alone); tokenization and post-processing are the same for every variant and are left
-out. Requests are interleaved across variants in small blocks, so a load spike from another
-process on a shared machine hits every variant alike instead of whichever ran at that moment.
+`plot_tradeoff` is "The six variants side by side": F1 against batch-1 latency for the
+variants measured by `qa_utils.optimize.bench`; `plot_pruning` is "Magnitude pruning: zeros
+are not speed": F1 as the model is pruned (`qa_utils.optimize.prune`) beside the time of a
+dense and a sparse matrix product as the weights fill with zeros.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from qa_utils.plots.style import new_figure
+
 
 def plot_tradeoff(table: pd.DataFrame, title: str = "Accuracy against batch-1 latency") -> Figure:
     """F1 against p50 latency, one point per variant, marker area proportional to size on disk."""
-    figure = Figure(figsize=(7.0, 4.5))
-    ax = figure.subplots()
+    figure, ax = new_figure("single")
     area = 600 * table["size_mb"] / table["size_mb"].max()
     ax.scatter(table["p50_ms"], table["f1"], s=area, alpha=0.6, edgecolor="black")
     for _, row in table.iterrows():
@@ -35,8 +36,7 @@ def plot_tradeoff(table: pd.DataFrame, title: str = "Accuracy against batch-1 la
 
 def plot_pruning(curve: pd.DataFrame, timing: pd.DataFrame) -> Figure:
     """Left: F1 against the amount pruned; right: dense and CSR matmul time against sparsity."""
-    figure = Figure(figsize=(10.0, 4.0))
-    left, right = figure.subplots(1, 2)
+    figure, (left, right) = new_figure("wide", 1, 2)
     base = curve.loc[curve["method"] == "none", "f1"].iloc[0]
     for method, label in (("magnitude", "weights zeroed"), ("heads", "heads removed")):
         rows = curve[curve["method"] == method]

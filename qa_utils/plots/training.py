@@ -1,15 +1,21 @@
-"""Figures for the fine-tuning chapter: data length distributions and the training curve."""
+"""Figures of notebook 02 (fine-tuning BERT for extractive question answering).
+
+`plot_lengths` is "The data": token lengths of questions, contexts and answers against the
+window size (`qa_utils.chapter.curves.token_lengths`); `plot_training_curve` is "The loss
+curve": the loss and learning rate logged by `qa_utils.training.train`.
+"""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+
+from qa_utils.plots.style import new_figure
 
 
 def plot_lengths(lengths: pd.DataFrame, max_length: int) -> Figure:
     """Histograms of question, context and answer lengths, with the window size marked."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    fig, axes = new_figure("wide", 1, 3)
     for ax, column in zip(axes, ("question", "context", "answer"), strict=True):
         ax.hist(lengths[column], bins=40, color="tab:blue", alpha=0.8)
         ax.set_title(f"{column} length (median {lengths[column].median():.0f})")
@@ -18,14 +24,13 @@ def plot_lengths(lengths: pd.DataFrame, max_length: int) -> Figure:
     axes[1].axvline(max_length, color="tab:red", linestyle="--", label=f"max_length={max_length}")
     axes[1].legend()
     fig.suptitle(f"Token lengths of {len(lengths):,} examples")
-    fig.tight_layout()
     return fig
 
 
 def plot_training_curve(history: pd.DataFrame) -> Figure:
     """Training loss and learning rate against the optimisation step."""
     steps = history.dropna(subset=["loss"])
-    fig, loss_ax = plt.subplots(figsize=(8, 3.5))
+    fig, loss_ax = new_figure("single")
     loss_ax.plot(steps["step"], steps["loss"], color="tab:blue", label="training loss")
     loss_ax.set_xlabel("step")
     loss_ax.set_ylabel("loss (start + end cross-entropy / 2)")
@@ -35,5 +40,4 @@ def plot_training_curve(history: pd.DataFrame) -> Figure:
     loss_ax.set_title(f"Fine-tuning: {len(steps)} logged steps")
     handles = loss_ax.get_lines() + rate_ax.get_lines()
     loss_ax.legend(handles, [h.get_label() for h in handles], loc="upper center")
-    fig.tight_layout()
     return fig

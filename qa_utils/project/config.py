@@ -8,12 +8,52 @@ from dataclasses import dataclass
 from typing import Any
 
 EMBEDDED_MODEL = "embedded"
-
-
 REFERENCE_MODEL = "google-bert/bert-base-uncased"
-
-
 ALL = "all"
+INFERENCE_FILE = "inference_settings.json"
+"""Written beside every trained model: the `InferenceSettings` everything that loads it uses."""
+RUN_CONFIG = "qa_run_config.json"
+"""Written beside every trained model: its profile, data size and training cost."""
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a model turns examples into answers: its windows, decoding, batches and threads.
+
+    Owned by the profile (`Profile.inference`), saved beside every trained model and read back
+    by everything that loads one (`qa_utils.core.model.load_inference_settings`).
+
+    Attributes:
+        max_length: tokens per window (question + context + special tokens).
+        doc_stride: tokens shared by consecutive windows of a long context.
+        n_best_size: start and end candidates kept per window.
+        max_answer_length: longest answer, in tokens.
+        batch_size: windows per forward pass.
+        threads: torch threads (0: leave torch's default).
+    """
+
+    max_length: int
+    doc_stride: int
+    n_best_size: int
+    max_answer_length: int
+    batch_size: int
+    threads: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """The settings as a plain dict (the JSON saved beside a model)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> InferenceSettings:
+        """Settings from a saved dict; a profile dict works too (its other fields are ignored).
+
+        >>> InferenceSettings.from_dict(profile_dict(PROFILES["smoke"])).max_length
+        192
+        """
+        if "batch_size" in values and "eval_batch_size" in values:
+            values = {**values, "batch_size": values["eval_batch_size"]}
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -41,6 +81,18 @@ class Profile:
     max_answer_length: int = 30
     threads: int = 0
     save_steps: int = 200
+
+    @property
+    def inference(self) -> InferenceSettings:
+        """The profile's inference settings (evaluation batches of `eval_batch_size`)."""
+        return InferenceSettings(
+            max_length=self.max_length,
+            doc_stride=self.doc_stride,
+            n_best_size=self.n_best_size,
+            max_answer_length=self.max_answer_length,
+            batch_size=self.eval_batch_size,
+            threads=self.threads,
+        )
 
 
 PROFILES: dict[str, Profile] = {

@@ -1,4 +1,4 @@
-"""Robustness probes: perturbations that keep the gold answer valid, and domain shift.
+"""Perturbations that keep the gold answer valid: typos, paraphrases, distracting sentences.
 
 Every perturbation maps a SQuAD Dataset to a Dataset with the same schema (id, title,
 context, question, answers{text, answer_start}) and the same ids, so a model's scores on the
@@ -16,10 +16,7 @@ clean and the perturbed set can be compared question by question:
 
 Questions are perturbed with a generator seeded by (seed, question id), so a question gets the
 same typos whatever subset it is drawn in; distractors also draw their swapped names and fake
-answers from the other articles of the dataset at hand. `robustness_table` gives F1 under each
-perturbation and its drop against the clean set with paired bootstrap intervals
-(`qa_utils.stats`). The domain-shift helpers score per article and split training articles
-into seen and unseen topics.
+answers from the other articles of the dataset at hand.
 """
 
 from __future__ import annotations

@@ -1,46 +1,29 @@
-"""Robustness probes: perturbations that keep the gold answer valid, and domain shift.
+"""Robustness probes: answer clean and perturbed copies of the same questions, compare scores.
 
-Every perturbation maps a SQuAD Dataset to a Dataset with the same schema (id, title,
-context, question, answers{text, answer_start}) and the same ids, so a model's scores on the
-clean and the perturbed set can be compared question by question:
-
-- `add_typos`: character noise in the question (swap, drop, double, keyboard neighbour),
-  never in a word's first letter nor in words shorter than four letters, so it stays readable.
-- `rewrite_questions`: rule-based paraphrases of the wh-phrase ("What is X?" -> "Tell me
-  what X is?", "How many" -> "What number of", ...) and contractions ("did not" -> "didn't").
-- `add_distractors`: an AddOneSent-style sentence (Jia & Liang 2017) built from the question:
-  its numbers, months and capitalised names are swapped for others of the same kind, its
-  wh-phrase is replaced by a fake answer of the gold answer's type, and the sentence is
-  inserted at the end of the context or at a random sentence boundary outside every gold
-  answer; gold offsets are shifted and checked.
-
-Questions are perturbed with a generator seeded by (seed, question id), so a question gets the
-same typos whatever subset it is drawn in; distractors also draw their swapped names and fake
-answers from the other articles of the dataset at hand. `robustness_table` gives F1 under each
-perturbation and its drop against the clean set with paired bootstrap intervals
-(`qa_utils.stats`). The domain-shift helpers score per article and split training articles
-into seen and unseen topics.
+`model_predictor` answers through the one inference path; `answer_all` sends every distinct
+(question, context) once, however many conditions share it; `robustness_table` gives F1 under
+each perturbation (`qa_utils.robustness.perturb`) and its drop against the clean set with
+paired bootstrap intervals (`qa_utils.analysis.stats`).
 """
 
 from __future__ import annotations
 
-import time
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from datasets import Dataset
+from datasets.utils import logging as datasets_logging
 
 from qa_utils.analysis.stats import bootstrap_ci, paired_test
-from qa_utils.core.metrics import score_predictions
+from qa_utils.core.inference import infer
+from qa_utils.core.model import load_qa_model, load_tokenizer
+from qa_utils.core.records import build_records
+from qa_utils.project.config import Profile
 from qa_utils.robustness.perturb import Perturbation
-
-if TYPE_CHECKING:
-    from qa_utils.project.config import Profile
-
 
 Predictor = Callable[[Dataset], Mapping[str, str]]
 """Anything that answers every question of a Dataset (columns id, question, context):
@@ -50,8 +33,6 @@ Predictor = Callable[[Dataset], Mapping[str, str]]
 @contextmanager
 def quiet_progress() -> Iterator[None]:
     """Silence datasets' progress bars inside the block (one bar per perturbation is noise)."""
-    from datasets.utils import logging as datasets_logging
-
     enabled = datasets_logging.is_progress_bar_enabled()
     datasets_logging.disable_progress_bar()
     try:
@@ -61,51 +42,36 @@ def quiet_progress() -> Iterator[None]:
             datasets_logging.enable_progress_bar()
 
 
+STAGES = {"features": "features_s", "model": "predict_s", "postprocess": "postprocess_s"}
+"""Stage names of `model_predictor` timings and the `Inference.seconds` key of each."""
+
+
 def model_predictor(
     model: str | Path,
     profile: Profile,
     batch_size: int = 0,
     timings: dict[str, float] | None = None,
 ) -> Predictor:
-    """Load a model once and answer Datasets with the project's arrows.
+    """Load a model once and answer Datasets through the one inference path (`infer`).
 
-    features (`build_eval_features`) -> logits (`predict_logits`) -> answers
-    (`postprocess_predictions`), with the window and n-best settings of `profile`. When
-    `timings` is given, the seconds spent in each arrow ("features", "model", "postprocess")
-    are added to it on every call.
+    With the profile's inference settings (`batch_size` overrides its batch). When `timings`
+    is given, the seconds spent in each stage ("features", "model", "postprocess") are added to
+    it on every call.
     """
-    from qa_utils.core.features import build_eval_features
-    from qa_utils.core.inference import predict_logits
-    from qa_utils.core.model import load_qa_model, load_tokenizer
-    from qa_utils.core.postprocess import postprocess_predictions
-
     tokenizer, net = load_tokenizer(model), load_qa_model(model)
-    batch, spent = batch_size or profile.eval_batch_size, {} if timings is None else timings
+    settings = profile.inference
+    if batch_size:
+        settings = dataclasses.replace(settings, batch_size=batch_size)
+    spent = {} if timings is None else timings
 
     def predict(examples: Dataset) -> dict[str, str]:
-        with quiet_progress(), stage(spent, "features"):
-            features = build_eval_features(
-                examples, tokenizer, profile.max_length, profile.doc_stride
-            )
-        with stage(spent, "model"):
-            start, end = predict_logits(net, features, batch, progress=False)
-        with stage(spent, "postprocess"):
-            chosen = postprocess_predictions(
-                examples, features, start, end, profile.n_best_size, profile.max_answer_length
-            )
-        return {example_id: p.text for example_id, p in chosen.items()}
+        with quiet_progress():
+            result = infer(net, tokenizer, examples, settings)
+        for stage_name, key in STAGES.items():
+            spent[stage_name] = spent.get(stage_name, 0.0) + result.seconds[key]
+        return result.answers
 
     return predict
-
-
-@contextmanager
-def stage(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Add the wall time of the block to `timings[name]` (seconds)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def distinct_inputs(datasets: Sequence[Dataset]) -> tuple[Dataset, list[list[str]]]:
@@ -145,10 +111,8 @@ def answer_all(predict: Predictor, datasets: Sequence[Dataset]) -> list[dict[str
 
 def score_table(examples: Dataset, predictions: Mapping[str, str]) -> pd.DataFrame:
     """Per question (dataset order): id, title, prediction, em, f1 (percent)."""
-    per_example = score_predictions(examples, dict(predictions)).per_example
-    table = per_example[["id", "prediction", "em", "f1"]].copy()
-    table.insert(1, "title", list(examples["title"]))
-    return table
+    table = build_records(examples, dict(predictions)).table
+    return table[["id", "title", "prediction", "em", "f1"]].reset_index(drop=True)
 
 
 def changed(clean: Dataset, perturbed: Dataset) -> np.ndarray:
@@ -194,7 +158,7 @@ def robustness_table(
 
     The drop (reference minus condition, positive = worse) is computed on the same questions;
     its interval comes from resampling questions, and p_value from a paired sign-flip test
-    (`qa_utils.stats.paired_test`).
+    (`qa_utils.analysis.stats.paired_test`).
 
     Returns:
         One row per condition: condition, n, changed (share of inputs altered), em, f1,

@@ -1,25 +1,8 @@
-"""Robustness probes: perturbations that keep the gold answer valid, and domain shift.
+"""Domain shift inside SQuAD: scores by article, and models trained on some topics only.
 
-Every perturbation maps a SQuAD Dataset to a Dataset with the same schema (id, title,
-context, question, answers{text, answer_start}) and the same ids, so a model's scores on the
-clean and the perturbed set can be compared question by question:
-
-- `add_typos`: character noise in the question (swap, drop, double, keyboard neighbour),
-  never in a word's first letter nor in words shorter than four letters, so it stays readable.
-- `rewrite_questions`: rule-based paraphrases of the wh-phrase ("What is X?" -> "Tell me
-  what X is?", "How many" -> "What number of", ...) and contractions ("did not" -> "didn't").
-- `add_distractors`: an AddOneSent-style sentence (Jia & Liang 2017) built from the question:
-  its numbers, months and capitalised names are swapped for others of the same kind, its
-  wh-phrase is replaced by a fake answer of the gold answer's type, and the sentence is
-  inserted at the end of the context or at a random sentence boundary outside every gold
-  answer; gold offsets are shifted and checked.
-
-Questions are perturbed with a generator seeded by (seed, question id), so a question gets the
-same typos whatever subset it is drawn in; distractors also draw their swapped names and fake
-answers from the other articles of the dataset at hand. `robustness_table` gives F1 under each
-perturbation and its drop against the clean set with paired bootstrap intervals
-(`qa_utils.stats`). The domain-shift helpers score per article and split training articles
-into seen and unseen topics.
+`article_scores` / `article_spread` show how much F1 varies between articles;
+`split_topics` / `topic_datasets` hold out whole articles, and `compare_topics` compares F1 on
+seen and unseen topics with an unpaired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -32,6 +15,7 @@ import pandas as pd
 from datasets import Dataset
 
 from qa_utils.analysis.stats import bootstrap_ci, unpaired_difference
+from qa_utils.core.data import subset
 
 if TYPE_CHECKING:
     pass
@@ -98,7 +82,6 @@ def topic_datasets(
     Returns:
         (train, seen_eval, unseen_eval).
     """
-    from qa_utils.core.data import subset
 
     titles, contexts = np.array(examples["title"]), np.array(examples["context"])
     seen = np.isin(titles, split.seen)

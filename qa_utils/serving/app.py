@@ -1,8 +1,8 @@
-"""Serve a question-answering model over HTTP: FastAPI app, limits, Prometheus metrics, CLI.
+"""Serve a question-answering model over HTTP: FastAPI app, limits, Prometheus metrics.
 
 Start it with one command (Ctrl-C or SIGTERM stops it cleanly)::
 
-    python -m qa_utils.serve --model RUN_DIR/model --port 8000
+    python -m qa_utils serve --model RUN_DIR/model --port 8000
 
 Endpoints:
 
@@ -27,12 +27,13 @@ pool and the process exits with status 0 (a signal during startup also exits wit
 
 Anything with ``.answer(question, context)`` returning an object with ``text``, ``start``,
 ``end`` and ``score`` can be served (`Answerer`): ``--model`` takes a model folder,
-``embedded`` (loaded with `qa_utils.predict.QAModel`) or ``package.module:factory``.
+``embedded`` (loaded with `qa_utils.core.inference.QAModel`) or ``package.module:factory``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 import time
@@ -324,22 +325,17 @@ def trained_or_embedded(model_dir: str | Path) -> str:
 def load_answerer(spec: str, threads: int = 0) -> Answerer:
     """`package.module:factory` -> factory(); a model folder or 'embedded' -> QAModel.load.
 
-    A model folder written by `qa_utils.train` is answered with the window and n-best
-    settings it was trained with (from its qa_run_config.json).
+    A model folder is answered with the inference settings saved beside it
+    (`qa_utils.core.model.load_inference_settings`); `threads` overrides their thread count.
     """
     if ":" in spec and not Path(spec).exists():
         module, _, name = spec.partition(":")
         return getattr(importlib.import_module(module), name)()
-    import torch
-
+    # torch and transformers load only to serve a model (a module:factory answerer needs none).
     from qa_utils.core.inference import QAModel
-    from qa_utils.training.train import RUN_CONFIG, load_run_config
+    from qa_utils.core.model import load_inference_settings
 
+    settings = load_inference_settings(spec)
     if threads:
-        torch.set_num_threads(threads)
-    settings = {}
-    if (Path(spec) / RUN_CONFIG).is_file():
-        profile = load_run_config(spec)["profile"]
-        keys = ("max_length", "doc_stride", "n_best_size", "max_answer_length")
-        settings = {key: profile[key] for key in keys if key in profile}
-    return QAModel.load(spec, **settings)
+        settings = dataclasses.replace(settings, threads=threads)
+    return QAModel.load(spec, settings)

@@ -1,33 +1,7 @@
-"""Serve a question-answering model over HTTP: FastAPI app, limits, Prometheus metrics, CLI.
+"""Start the service for tests and notebooks: in a subprocess on a free port, or in a thread.
 
-Start it with one command (Ctrl-C or SIGTERM stops it cleanly)::
-
-    python -m qa_utils.serve --model RUN_DIR/model --port 8000
-
-Endpoints:
-
-- ``POST /answer`` with JSON ``{"question": str, "context": str}`` returns ``{"answer",
-  "start", "end", "score", "latency_ms", "model_ms"}`` (``latency_ms``: time in the service,
-  waiting included; ``model_ms``: the model call alone). Missing fields, wrong types and
-  empty or blank strings get 422, a question or context over the size limits gets 413, each
-  with a readable ``detail``.
-- ``GET /health``: ``{"status": "ok", "model": ..., "in_flight": n}`` once the model is loaded.
-- ``GET /metrics``: Prometheus text format: requests by endpoint and status, request and
-  model latency histograms, requests in flight, requests turned away.
-
-Concurrency: model calls run on a thread pool of ``max_concurrency`` threads (default 1: on a
-small CPU one call already uses every core, and a shared Hugging Face fast tokenizer is not
-safe to call from several threads at once). Up to ``max_queue`` further requests wait for a
-thread; beyond ``max_concurrency + max_queue`` requests in flight the service answers 503
-with ``Retry-After: 1`` at once instead of letting latency grow without bound.
-
-Shutdown: on SIGINT/SIGTERM uvicorn stops accepting connections, lets the requests in flight
-finish (at most ``--graceful-timeout`` seconds), then the app's lifespan closes the thread
-pool and the process exits with status 0 (a signal during startup also exits with 0).
-
-Anything with ``.answer(question, context)`` returning an object with ``text``, ``start``,
-``end`` and ``score`` can be served (`Answerer`): ``--model`` takes a model folder,
-``embedded`` (loaded with `qa_utils.predict.QAModel`) or ``package.module:factory``.
+`start_service` runs `python -m qa_utils serve` and waits until /health answers; the returned
+`Service` stops it (SIGTERM) and keeps its log. `serve_in_thread` runs an app in-process.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ service. From the log this module derives, per position in the stream:
   `exact_match_score` / `f1_score`, in percent), so quality curves lag by D requests;
 - rolling latency percentiles (p50, p95) over the last `window` requests, and throughput
   (completed requests per second over the last few seconds);
-- the one-sided CUSUM of `qa_utils.drift` on per-request F1: an alarm at feedback index j is
+- the one-sided CUSUM of `qa_utils.serving.drift` on per-request F1: an alarm at feedback index j is
   raised at stream position j + D, so the detection delay in requests is D plus the
-  detector's own delay (about h / (delta - k) shifted scores, see `qa_utils.drift`).
+  detector's own delay (about h / (delta - k) shifted scores, see `qa_utils.serving.drift`).
 
 A stream can switch in the middle to perturbed questions (`make_stream` with a perturbation
 from `qa_utils.robustness`) to watch the curves move and the detector fire.

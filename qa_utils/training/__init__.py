@@ -1,1 +1,1 @@
-"""TODO"""
+"""Fine-tuning (train, with transformers' Trainer) and knowledge distillation (distill)."""

@@ -158,7 +158,7 @@ def train_student(
     alpha: float = ALPHA,
     max_steps: int = -1,
 ) -> tuple[PreTrainedModel, float]:
-    """Train a student in place with `qa_utils.train`'s settings; no checkpoints are written.
+    """Train a student in place with the settings of `training.train`; writes no checkpoints.
 
     Without a teacher the loss is `gold_loss`; with one, `distillation_loss` at `temperature`
     and `alpha` (defaults: the module's measured best, `TEMPERATURE` and `ALPHA`).

@@ -21,8 +21,8 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from qa_utils.core.features import build_train_features
-from qa_utils.core.model import load_qa_model, load_tokenizer
-from qa_utils.project.config import Profile, profile_dict, training_settings
+from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
+from qa_utils.project.config import RUN_CONFIG, Profile, profile_dict, training_settings
 from qa_utils.project.io import atomic_write_json, atomic_write_table
 from qa_utils.project.seed import set_seed
 
@@ -33,9 +33,6 @@ CHECKPOINT_SETTINGS = "run_settings.json"  # in CHECKPOINTS: the settings that w
 
 
 HISTORY = "train_history.csv"
-
-
-RUN_CONFIG = "qa_run_config.json"
 
 
 @dataclass(frozen=True)
@@ -174,6 +171,7 @@ def train(
     trainer.save_model(str(output_dir))
     result = TrainResult(output_dir, seconds, len(examples), len(features), output.training_loss)
     if trainer.is_world_process_zero():
+        save_inference_settings(profile.inference, output_dir)
         save_history(trainer, output_dir / HISTORY)
         atomic_write_json(
             output_dir / RUN_CONFIG,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa_utils.core.data import resolve_squad_source
 from qa_utils.project.config import Profile, get_profile
 from qa_utils.project.paths import project_root
 from qa_utils.project.seed import set_seed
@@ -37,15 +38,11 @@ class Run:
     @property
     def train_path(self) -> str:
         """Where the training split is read from (a file path or a Hub id)."""
-        from qa_utils.core.data import resolve_squad_source
-
         return str(resolve_squad_source("train"))
 
     @property
     def dev_path(self) -> str:
         """Where the dev split is read from (a file path or a Hub id)."""
-        from qa_utils.core.data import resolve_squad_source
-
         return str(resolve_squad_source("validation"))
 
 

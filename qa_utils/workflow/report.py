@@ -24,18 +24,16 @@ from qa_utils.analysis.tables import (
     SMALL_SLICE,
     Analysis,
     InputFileError,
-    ScoredTable,
     analyse,
     compare_tables,
-    dataset_columns,
     export_table,
     load_dataset,
     load_predictions,
     load_records,
     merge_records,
-    table_from_predictions,
 )
-from qa_utils.project.io import atomic_path, atomic_write_table
+from qa_utils.core.records import ScoredTable, build_records, dataset_columns
+from qa_utils.project.io import atomic_write_table
 
 
 def figure_makers(
@@ -80,11 +78,7 @@ def write_outputs(
     }
     written = [atomic_write_table(out / f"{k}.csv", t) for k, t in tables.items() if t is not None]
     for name, make in figure_makers(result, comparison, names).items():
-        fig = make()
-        with atomic_path(out / f"{name}.png") as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-        plt.close(fig)
-        written.append(out / f"{name}.png")
+        written.append(plots.save_figure(make(), out / f"{name}.png"))  # closes the figure
     return written
 
 
@@ -132,13 +126,13 @@ def analyse_files(args: Namespace) -> list[str]:
     """
     plt.switch_backend("Agg")  # files only: never open a window, even where a display exists
     examples = load_dataset(args.dataset)
-    scored = table_from_predictions(examples, load_predictions(args.predictions))
+    scored = build_records(examples, load_predictions(args.predictions))
     table = scored.table
     if args.records:
         table = merge_records(table, load_records(args.records))
     comparison = None
     if args.compare:
-        other = table_from_predictions(examples, load_predictions(args.compare)).table
+        other = build_records(examples, load_predictions(args.compare)).table
         comparison = compare_tables(table, other, args.bootstrap, args.seed)
     counts = None
     if args.train:

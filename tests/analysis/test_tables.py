@@ -18,10 +18,10 @@ from qa_utils.analysis.tables import (
     confidently_wrong,
     merge_records,
     slice_metrics,
-    table_from_predictions,
 )
 from qa_utils.cli import command_main
 from qa_utils.core.data import load_squad
+from qa_utils.core.records import build_records
 
 main = command_main("analyse")
 
@@ -74,7 +74,7 @@ def fixtures_dir_module() -> Path:
 def scored(fixture_paths):
     examples = load_squad(fixture_paths["squad"])
     predictions = json.loads(fixture_paths["predictions"].read_text())
-    return table_from_predictions(examples, predictions)
+    return build_records(examples, predictions)
 
 
 @pytest.fixture(scope="module")

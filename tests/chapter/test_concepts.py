@@ -23,15 +23,12 @@ from qa_utils.chapter.concepts import (
     split_by_article,
     text_classifier,
 )
+from qa_utils.plots import SIZES
 from qa_utils.plots.concepts import (
-    CONFUSION_SIZE,
-    CV_SIZE,
-    ONLINE_SIZE,
-    SWEEP_SIZE,
     plot_confusion,
     plot_cv_compare,
-    plot_online,
     plot_prevalence_sweep,
+    plot_simulated_online,
 )
 
 
@@ -183,10 +180,10 @@ def test_simulate_online_needs_both_slices() -> None:
 
 def test_plots_have_fixed_sizes() -> None:
     sweep = prevalence_sweep([1, 0, 1, 0], [1, 0, 0, 0], rates=(0.5, 0.1), n=100)
-    assert tuple(plot_prevalence_sweep(sweep).get_size_inches()) == SWEEP_SIZE
+    assert tuple(plot_prevalence_sweep(sweep).get_size_inches()) == SIZES["single"]
     fig = plot_confusion(["a", "b", "b"], ["a", "b", "a"], labels=["a", "b"])
-    assert tuple(fig.get_size_inches()) == CONFUSION_SIZE
+    assert tuple(fig.get_size_inches()) == SIZES["square"]
     scores = pd.DataFrame({"task": ["t"] * 2, "scheme": list(SCHEMES), "accuracy": [0.9, 0.5]})
-    assert tuple(plot_cv_compare(scores).get_size_inches()) == CV_SIZE
+    assert tuple(plot_cv_compare(scores).get_size_inches()) == SIZES["single"]
     online = simulate_online([True, False], [False, True], days=3, per_day=10)
-    assert tuple(plot_online(online, 0.5).get_size_inches()) == ONLINE_SIZE
+    assert tuple(plot_simulated_online(online, 0.5).get_size_inches()) == SIZES["single"]

@@ -19,7 +19,8 @@ from qa_utils.chapter.lm import (
     perplexity_curve,
     tokenize,
 )
-from qa_utils.plots.concepts import CURVE_SIZE, plot_perplexity_curve
+from qa_utils.plots import SIZES
+from qa_utils.plots.concepts import plot_perplexity_curve
 
 TOY = [tokenize("the cat sat"), tokenize("the dog sat")]
 SPECS = [
@@ -121,4 +122,4 @@ def test_perplexity_curve_and_plot() -> None:
     assert list(curve.columns) == ["model", "fraction", "train_tokens", "perplexity"]
     assert len(curve) == 4 and curve["train_tokens"].is_monotonic_increasing
     fig = plot_perplexity_curve(curve)
-    assert tuple(fig.get_size_inches()) == CURVE_SIZE
+    assert tuple(fig.get_size_inches()) == SIZES["single"]

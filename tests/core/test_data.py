@@ -1,4 +1,4 @@
-"""Tests for qa_utils.data: the fixture, every bad-input message, formats, strict=False, sources."""
+"""Tests for qa_utils.core.data: the fixture, bad-input messages, formats, strict=False, sources."""
 
 from __future__ import annotations
 

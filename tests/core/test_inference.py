@@ -1,4 +1,4 @@
-"""Batched prediction: order, padding, equivalence with unbatched inference, and `answer()`."""
+"""The one inference path: batching, padding, `infer` against its stages, settings, `answer()`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import torch
 from datasets import Dataset
 
 from qa_utils.core.features import build_eval_features
-from qa_utils.core.inference import QAModel, length_sorted_batches, predict_logits
-from qa_utils.core.model import load_qa_model, load_tokenizer
-from qa_utils.core.postprocess import PAD_LOGIT
+from qa_utils.core.inference import QAModel, infer, length_sorted_batches, predict_logits
+from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
+from qa_utils.core.postprocess import PAD_LOGIT, postprocess_predictions
+from qa_utils.project.config import InferenceSettings
+
+SETTINGS = InferenceSettings(
+    max_length=64, doc_stride=16, n_best_size=5, max_answer_length=10, batch_size=3
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +30,8 @@ def tokenizer():
 
 
 @pytest.fixture(scope="module")
-def features(tokenizer):
-    examples = Dataset.from_dict(
+def examples():
+    return Dataset.from_dict(
         {
             "id": ["a", "b", "c"],
             "title": ["t"] * 3,
@@ -35,7 +40,11 @@ def features(tokenizer):
             "answers": [{"text": ["x"], "answer_start": [0]}] * 3,
         }
     )
-    return build_eval_features(examples, tokenizer, max_length=64, doc_stride=16)
+
+
+@pytest.fixture(scope="module")
+def features(examples, tokenizer):
+    return build_eval_features(examples, tokenizer, SETTINGS.max_length, SETTINGS.doc_stride)
 
 
 def test_batches_cover_every_window_once_longest_first():
@@ -61,8 +70,40 @@ def test_batched_logits_equal_one_at_a_time(model, features):
         assert (start[i, width:] == PAD_LOGIT).all()
 
 
+def test_infer_is_its_stages_composed_with_the_settings(model, tokenizer, examples, features):
+    start, end = predict_logits(model, features, SETTINGS.batch_size, progress=False)
+    expected = postprocess_predictions(examples, features, start, end, 5, 10)
+    result = infer(model, tokenizer, examples, SETTINGS)
+    assert result.predictions == expected
+    assert result.features.to_dict() == features.to_dict()
+    assert set(result.seconds) == {"features_s", "predict_s", "postprocess_s"}
+    again = infer(model, None, examples, SETTINGS, features=features)
+    assert again.predictions == expected
+
+
+def test_infer_records_are_the_scored_per_example_table(model, tokenizer, examples):
+    scored = infer(model, tokenizer, examples, SETTINGS).records()
+    assert scored.table["id"].tolist() == ["a", "b", "c"]
+    assert scored.table["n_windows"].tolist()[1] > 1  # the long context needs several windows
+    assert scored.report.total == 3 and not scored.missing_ids
+
+
+def test_infer_without_tokenizer_or_features_is_refused(model, examples):
+    with pytest.raises(ValueError, match="needs a tokenizer or prebuilt features"):
+        infer(model, None, examples, SETTINGS)
+
+
+def test_load_answers_with_the_settings_saved_beside_the_model(tmp_path):
+    load_qa_model("embedded").save_pretrained(tmp_path)
+    load_tokenizer("embedded").save_pretrained(tmp_path)
+    save_inference_settings(SETTINGS, tmp_path)
+    assert QAModel.load(tmp_path).settings == SETTINGS
+    other = InferenceSettings(128, 32, 20, 30, 8)
+    assert QAModel.load(tmp_path, other).settings == other
+
+
 def test_answer_returns_a_span_of_the_context(model, tokenizer):
-    qa = QAModel(model, tokenizer, max_length=64, doc_stride=16)
+    qa = QAModel(model, tokenizer, SETTINGS)
     context = "The Eiffel Tower stands in Paris. It was finished in 1889 for the World's Fair. " * 3
     answer = qa.answer("When was the tower finished?", context)
     assert context[answer.start : answer.end] == answer.text

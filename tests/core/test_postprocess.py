@@ -1,4 +1,4 @@
-"""Tests for qa_utils.postprocess: logits -> best span per example over all of its windows."""
+"""Tests for qa_utils.core.postprocess: logits -> best span per example over all of its windows."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_write_bench_writes_csv_markdown_and_metadata(results, profile, tmp_path
 def test_tradeoff_plot_is_a_fixed_size_figure(results):
     figure = plots.plot_tradeoff(results[0])
     assert isinstance(figure, Figure)
-    assert tuple(figure.get_size_inches()) == (7.0, 4.5)
+    assert tuple(figure.get_size_inches()) == plots.SIZES["single"]
     assert len(figure.axes[0].texts) == 2
 
 

@@ -1,17 +1,24 @@
-"""Tests of the error-analysis figures: fixed sizes, titles, labelled axes, counts shown."""
+"""Tests of the figures: one style (named sizes, one DPI, atomic PNGs), and the error-analysis
+figures' titles, labelled axes and counts."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.image import imread
 
 from qa_utils import plots
 from qa_utils.analysis.answer_types import ANSWER_TYPES
 from qa_utils.analysis.slicing import SLICES
 from qa_utils.analysis.stats import calibration_table
 from qa_utils.analysis.tables import compare_tables, overall_metrics, slice_metrics
+from qa_utils.plots.analysis import SLICE_COLOR, SMALL_COLOR
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +57,7 @@ def test_confusion_heatmap_is_row_normalised_with_counts():
     counts.iloc[0, 1] = 3
     fig = plots.plot_answer_type_confusion(counts)
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.CONFUSION_SIZE
+    assert tuple(fig.get_size_inches()) == plots.SIZES["square"]
     assert_labelled(ax)
     drawn = texts(fig)
     assert "25%\n(1)" in drawn and "75%\n(3)" in drawn and "Date (n=4)" in drawn
@@ -61,19 +68,19 @@ def test_slice_plot_shows_counts_and_greys_small_slices(table):
     overall = overall_metrics(table, 50)["f1"].iloc[0]
     fig = plots.plot_slice(slices, "question_word", "Question word", overall=overall)
     ax = fig.axes[0]
-    assert tuple(fig.get_size_inches()) == plots.SLICE_SIZE
+    assert tuple(fig.get_size_inches()) == plots.SIZES["single"]
     assert_labelled(ax)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == [f"{v} ({n})" for v, n in zip(slices["value"], slices["n"], strict=True)]
     colors = {plt.matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
-    assert colors == {plots.SLICE_COLOR, plots.SMALL_COLOR}  # "why" has fewer than 30
+    assert colors == {SLICE_COLOR, SMALL_COLOR}  # "why" has fewer than 30
 
 
 def test_slice_grid_has_one_panel_per_slice(table, tmp_path):
     slices = slice_metrics(table, ["question_word", "position"], n_resamples=50)
     fig = plots.plot_slice_grid(slices, SLICES, "em", overall=50.0)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert tuple(fig.get_size_inches()) == plots.SLICE_GRID_SIZE
+    assert tuple(fig.get_size_inches()) == plots.SIZES["grid"]
     assert [ax.get_title() for ax in visible] == ["Question word", "Answer position in context"]
     assert fig.get_suptitle() and all(ax.get_ylabel() == "EM (%)" for ax in visible)
     assert all(ax.get_xlabel() for ax in visible)
@@ -85,7 +92,7 @@ def test_error_categories_plot_shows_counts_and_shares():
     errors = pd.DataFrame({"category": ["exact match", "no answer"], "n": [3, 1]})
     errors["share"] = errors["n"] / 4
     fig = plots.plot_error_categories(errors)
-    assert tuple(fig.get_size_inches()) == plots.ERRORS_SIZE
+    assert tuple(fig.get_size_inches()) == plots.SIZES["single"]
     assert_labelled(fig.axes[0])
     assert "3 (75.0%)" in texts(fig) and "1 (25.0%)" in texts(fig)
 
@@ -94,7 +101,7 @@ def test_reliability_diagram_shows_ece_and_bin_counts():
     table = calibration_table([0.1, 0.15, 0.9, 0.95], [0, 1, 1, 1], n_bins=10)
     fig = plots.plot_reliability(table, 0.125)
     top, bottom = fig.axes
-    assert tuple(fig.get_size_inches()) == plots.RELIABILITY_SIZE
+    assert tuple(fig.get_size_inches()) == plots.SIZES["tall"]
     assert "ECE = 0.125" in top.get_title() and top.get_ylabel()
     assert bottom.get_xlabel() == "Confidence" and bottom.get_ylabel() == "Questions"
     assert "2" in [t.get_text() for t in bottom.texts]
@@ -104,5 +111,68 @@ def test_comparison_plot_shows_difference_and_p_value(table):
     other = table.assign(em=0.0, f1=0.0)
     fig = plots.plot_comparison(compare_tables(table, other, 50), ("ours", "blank"))
     ax = fig.axes[0]
-    assert_labelled(ax) and "ours minus blank" in ax.get_title()
+    assert tuple(fig.get_size_inches()) == plots.SIZES["single"]
+    assert_labelled(ax)
+    assert "ours minus blank" in ax.get_title()
     assert "p=" in texts(fig) and "n=120" in texts(fig)
+
+
+# ---------------------------------------------------------------- style
+
+
+def test_new_figure_has_the_named_size_dpi_and_constrained_layout():
+    for name, size in plots.SIZES.items():
+        fig, ax = plots.new_figure(name)
+        assert tuple(fig.get_size_inches()) == size and fig.dpi == plots.DPI
+        assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
+        assert fig.axes == [ax] and plt.fignum_exists(fig.number)  # pyplot: Jupyter shows it
+    fig, axes = plots.new_figure("tall", 2, 1, sharex=True, height_ratios=[3, 1])
+    assert axes.shape == (2,) and axes[1].get_shared_x_axes().joined(axes[0], axes[1])
+    with pytest.raises(ValueError, match="unknown figure size 'huge'"):
+        plots.new_figure("huge")
+
+
+def test_save_figure_writes_a_png_at_the_project_dpi_and_closes_the_figure(tmp_path):
+    fig, ax = plots.new_figure("single")
+    ax.plot([0, 1], [0, 1])
+    path = plots.save_figure(fig, tmp_path / "figures" / "line.png")
+    assert path == tmp_path / "figures" / "line.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = plots.SIZES["single"]
+    assert imread(path).shape[:2] == (round(height * plots.DPI), round(width * plots.DPI))
+    assert not plt.fignum_exists(fig.number)
+    assert [p.name for p in path.parent.iterdir()] == ["line.png"]  # no temporary file left
+
+
+def test_save_figure_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "line.png"
+    target.write_bytes(b"old")
+    fig, _ = plots.new_figure("single")
+
+    def crash(path, **kwargs):
+        Path(path).write_bytes(b"half a png")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fig, "savefig", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        plots.save_figure(fig, target)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["line.png"]
+
+
+def test_every_plot_function_is_exported_once_and_sized_only_by_style():
+    package = Path(plots.__file__).parent
+    defined = []
+    for info in pkgutil.iter_modules([str(package)]):
+        module = importlib.import_module(f"qa_utils.plots.{info.name}")
+        defined += [
+            n
+            for n, f in vars(module).items()
+            if n.startswith("plot_") and getattr(f, "__module__", None) == module.__name__
+        ]
+        if info.name != "style":
+            source = (package / f"{info.name}.py").read_text()
+            for banned in ("figsize", "dpi", "plt.subplots", "Figure(", "tight_layout"):
+                assert banned not in source, f"{info.name}.py: {banned}"
+    assert len(defined) == len(set(defined)), "a plot function name is defined twice"
+    assert {n for n in plots.__all__ if n.startswith("plot_")} == set(defined)
+    assert {"new_figure", "save_figure"} <= set(plots.__all__)

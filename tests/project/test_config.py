@@ -27,9 +27,9 @@ def test_env_selects_the_profile(monkeypatch):
 
 
 def test_auto_is_quick_without_a_gpu(monkeypatch):
-    monkeypatch.setattr("qa_utils.config._has_gpu", lambda: False)
+    monkeypatch.setattr("qa_utils.project.config._has_gpu", lambda: False)
     assert resolve_profile_name("auto") == "quick"
-    monkeypatch.setattr("qa_utils.config._has_gpu", lambda: True)
+    monkeypatch.setattr("qa_utils.project.config._has_gpu", lambda: True)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert resolve_profile_name("auto") == "quick"
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")

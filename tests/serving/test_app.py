@@ -21,9 +21,9 @@ from qa_utils.serving.app import ServiceLimits, create_app
 from qa_utils.serving.harness import serve_in_thread
 from qa_utils.serving.replay import ReplayConfig, replay, stream_summary
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAKE_MODULE = """
-from qa_utils.predict import Answer
+from qa_utils.core.inference import Answer
 
 class FirstWord:
     def answer(self, question, context):
@@ -218,7 +218,7 @@ QUESTIONS = ("When was the breakwater added?", "Where does the ferry go?", "Who 
 
 
 def real_model_stream(n: int) -> pd.DataFrame:
-    """`n` short questions for a real model, as `qa_utils.online.make_stream` lays them out."""
+    """`n` short questions for a real model, laid out as `replay.make_stream` does."""
     rows = [(QUESTIONS[i % 3], SHORT_CONTEXTS[i % 4]) for i in range(n)]
     return pd.DataFrame(
         {"seq": range(n), "id": [f"r{i}" for i in range(n)], "question": [q for q, _ in rows],

@@ -14,7 +14,7 @@ from qa_utils.project.config import get_profile
 from qa_utils.training.train import train
 from qa_utils.workflow.runner import collect_summary, record_summary, run_all, summary_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini_squad.json"
 
 

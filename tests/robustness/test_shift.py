@@ -1,0 +1,78 @@
+"""Domain shift inside SQuAD: seeded topic splits, per-article scores, topic comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from datasets import Dataset
+
+from qa_utils import plots
+from qa_utils.core.data import load_squad
+from qa_utils.robustness import shift
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def examples() -> Dataset:
+    """The 25 questions of the mini SQuAD fixture."""
+    return load_squad(FIXTURES / "mini_squad.json")
+
+
+def topic_examples(n_titles: int = 10, paragraphs: int = 4, questions: int = 3) -> Dataset:
+    """Synthetic SQuAD examples: n_titles articles, each with a few paragraphs and questions."""
+    rows = {"id": [], "title": [], "context": [], "question": [], "answers": []}
+    for t in range(n_titles):
+        for p in range(paragraphs):
+            for q in range(questions):
+                rows["id"].append(f"t{t}-p{p}-q{q}")
+                rows["title"].append(f"Topic_{t}")
+                rows["context"].append(f"Paragraph {p} of topic {t} mentions item {q}.")
+                rows["question"].append(f"What does paragraph {p} mention ({q})?")
+                rows["answers"].append({"text": [f"item {q}"], "answer_start": [28]})
+    return Dataset.from_dict(rows)
+
+
+def test_split_topics_is_seeded_and_partitions_the_titles():
+    data = topic_examples()
+    split = shift.split_topics(data, unseen_fraction=0.3, seed=0)
+    assert len(split.unseen) == 3 and set(split.seen) | set(split.unseen) == set(data["title"])
+    assert not set(split.seen) & set(split.unseen)
+    assert split == shift.split_topics(data, unseen_fraction=0.3, seed=0)
+    with pytest.raises(ValueError, match="at least two articles, got 1"):
+        shift.split_topics(data.select(range(3)))
+
+
+def test_topic_datasets_hold_out_paragraphs_of_seen_topics_and_all_unseen_topics():
+    data = topic_examples()
+    split = shift.split_topics(data, unseen_fraction=0.2, seed=1)
+    train, seen_eval, unseen_eval = shift.topic_datasets(data, split, holdout_fraction=0.25, seed=0)
+    assert set(train["title"]) <= set(split.seen) and set(seen_eval["title"]) <= set(split.seen)
+    assert set(unseen_eval["title"]) == set(split.unseen)
+    assert not set(train["context"]) & set(seen_eval["context"])
+    assert len(train) + len(seen_eval) + len(unseen_eval) == len(data)
+    small = shift.topic_datasets(data, split, n_train=5, n_eval=4, seed=0)
+    assert [len(d) for d in small] == [5, 4, 4]
+
+
+def test_article_scores_spread_and_topic_comparison():
+    table = pd.DataFrame(
+        {
+            "title": ["A", "A", "B", "B", "C"],
+            "em": [100, 0, 100, 100, 0],
+            "f1": [100, 50, 100, 80, 0],
+        }
+    )
+    per_article = shift.article_scores(table)
+    assert per_article["title"].tolist() == ["C", "A", "B"]
+    assert per_article["f1"].tolist() == [0.0, 75.0, 90.0]
+    spread = shift.article_spread(per_article)
+    assert spread["worst"] == "C" and spread["best"] == "B" and spread["mean"] == pytest.approx(55)
+    fig = plots.plot_article_scores(per_article)
+    assert tuple(fig.get_size_inches()) == plots.SIZES["wide"]
+    comparison = shift.compare_topics(table[table.title != "C"], table[table.title == "C"], 200)
+    assert comparison["group"].tolist() == ["seen topics", "unseen topics", "difference"]
+    diff = comparison.iloc[2]
+    assert diff["f1"] == pytest.approx(82.5) and diff["f1_low"] <= 82.5 <= diff["f1_high"]

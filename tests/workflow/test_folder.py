@@ -1,0 +1,21 @@
+"""The run folder layout: derived folders, seed, and the project root from any subfolder."""
+
+from __future__ import annotations
+
+from qa_utils.project.paths import project_root
+from qa_utils.workflow.folder import setup_run
+
+
+def test_setup_run_derives_folders_and_seed(tmp_path):
+    run = setup_run("smoke", str(tmp_path / "run"), seed=3)
+    assert run.profile.seed == 3
+    assert run.dir == tmp_path / "run" and run.dir.is_dir()
+    assert run.figures_dir.is_dir()
+    assert run.model_dir == run.dir / "model"
+
+
+def test_default_run_folder_is_under_the_project_from_any_subfolder(monkeypatch):
+    root = project_root()
+    monkeypatch.chdir(root / "notebooks")  # where Jupyter starts a notebook's kernel
+    assert project_root() == root
+    assert setup_run("smoke").dir == root / "runs" / "smoke"

@@ -33,17 +33,20 @@ def _one_line_error(done: subprocess.CompletedProcess, expected: str) -> None:
     assert expected in lines[-1], lines[-1]
 
 
+@pytest.mark.slow
 def test_help_lists_both_commands():
     done = _run("--help")
     assert done.returncode == 0
     assert "train" in done.stdout and "evaluate" in done.stdout
 
 
+@pytest.mark.slow
 def test_unknown_profile(tmp_path):
     done = _run("train", "--profile", "turbo", "--output", str(tmp_path))
     _one_line_error(done, "invalid choice: 'turbo'")
 
 
+@pytest.mark.slow
 def test_missing_model_path(tmp_path):
     done = _run(
         "evaluate",
@@ -59,6 +62,7 @@ def test_missing_model_path(tmp_path):
     _one_line_error(done, f"model path {tmp_path / 'no-model'} does not exist")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", ["0", "-3"])
 def test_zero_or_negative_subset(tmp_path, size):
     done = _run(

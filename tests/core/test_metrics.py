@@ -296,6 +296,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_prints_exactly_what_the_official_script_prints(mini, tmp_path):
     predictions = _write_predictions(tmp_path / "predictions.json", mini)
     ours = _run("-m", "qa_utils.metrics", str(MINI), str(predictions))
@@ -305,6 +306,7 @@ def test_cli_prints_exactly_what_the_official_script_prints(mini, tmp_path):
     assert ours.stdout.startswith('{"exact_match": ')
 
 
+@pytest.mark.slow
 def test_cli_malformed_file_gives_one_line_error_and_exit_2(tmp_path):
     bad = tmp_path / "predictions.json"
     bad.write_text('{"mini-1-1-1": "1902",\n  "mini-1-1-2": }', encoding="utf-8")

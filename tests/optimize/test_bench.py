@@ -49,6 +49,7 @@ def test_workload_has_one_request_per_question_with_all_its_windows(workload):
     assert sum(len(r) for r in workload.requests) <= len(workload.features)
 
 
+@pytest.mark.slow
 def test_interleaved_latencies_time_every_request_of_every_variant(variants, workload):
     times = bench.interleaved_latencies(
         variants, workload.requests, n_requests=7, warmup=0, block=3
@@ -57,6 +58,7 @@ def test_interleaved_latencies_time_every_request_of_every_variant(variants, wor
     assert all(t > 0 for ts in times.values() for t in ts)
 
 
+@pytest.mark.slow
 def test_results_table_has_one_row_per_variant_relative_to_the_first(results):
     table, answers = results
     assert list(table["variant"]) == ["fp32", "int8"]
@@ -85,6 +87,7 @@ def test_results_table_has_one_row_per_variant_relative_to_the_first(results):
     assert set(answers["fp32"]) == set(answers["int8"])
 
 
+@pytest.mark.slow
 def test_onnx_variant_is_measured_beside_pytorch_with_the_same_answers(
     variants, workload, profile, tmp_path
 ):
@@ -103,6 +106,7 @@ def test_peak_memory_sees_a_large_allocation():
     assert peak > 32
 
 
+@pytest.mark.slow
 def test_write_bench_writes_csv_markdown_and_metadata(results, profile, tmp_path):
     table, _ = results
     meta = bench.bench_metadata(profile, n_questions=6, n_requests=6)
@@ -116,6 +120,7 @@ def test_write_bench_writes_csv_markdown_and_metadata(results, profile, tmp_path
     assert bench.reference_results("missing", tmp_path) is None
 
 
+@pytest.mark.slow
 def test_tradeoff_plot_is_a_fixed_size_figure(results):
     figure = plots.plot_tradeoff(results[0])
     assert isinstance(figure, Figure)
@@ -123,6 +128,7 @@ def test_tradeoff_plot_is_a_fixed_size_figure(results):
     assert len(figure.axes[0].texts) == 2
 
 
+@pytest.mark.slow
 def test_f1_scorer_gives_the_batched_f1_of_a_model(variants, workload, profile, results):
     table, _ = results
     score = bench.f1_scorer(workload, profile)

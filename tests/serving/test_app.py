@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from prometheus_client import generate_latest
 
 from qa_utils.core.inference import Answer
 from qa_utils.serve import main as serve_main
@@ -137,8 +138,11 @@ def test_metrics_are_prometheus_text_and_per_app(url):
     response = httpx.get(f"{url}/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     assert "# TYPE qa_model_latency_seconds histogram" in response.text
-    other = create_app(FirstWord)  # a second app in the same process has its own registry
-    assert other.state.metrics.registry is not None
+    first, second = create_app(FirstWord), create_app(FirstWord)  # no clash in one process
+    first.state.metrics.requests.labels("/answer", "200").inc()
+    counted = 'qa_requests_total{endpoint="/answer",status="200"} 1.0'
+    assert counted in generate_latest(first.state.metrics.registry).decode()
+    assert "qa_requests_total{" not in generate_latest(second.state.metrics.registry).decode()
 
 
 def test_requests_beyond_the_bound_get_503_at_once():
@@ -188,6 +192,7 @@ def test_bad_limits_and_bad_model_are_refused(capsys):
     assert "model folder no/such/folder does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_command_line_service_stops_cleanly_on_a_signal(tmp_path, signum):
     (tmp_path / "fake_answerers.py").write_text(FAKE_MODULE)
@@ -226,6 +231,7 @@ def real_model_stream(n: int) -> pd.DataFrame:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 def test_real_model_service_answers_a_hundred_concurrent_requests_and_stops_cleanly(tmp_path):
     # the command-line service with its default limits (1 model thread, a queue of 256),

@@ -70,6 +70,7 @@ def test_gold_loss_equals_the_model_loss_without_padding_and_alpha_zero_is_gold(
     assert float(mixed) == pytest.approx(float(gold), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_alpha_one_learns_from_the_teacher_alone(model, tiny_bert):
     batch = labelled_batch()
     moved = batch | {"start_positions": torch.tensor([5, 6]), "end_positions": torch.tensor([7, 8])}
@@ -84,6 +85,7 @@ def test_alpha_one_learns_from_the_teacher_alone(model, tiny_bert):
     assert losses[2] != pytest.approx(losses[3], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_distillation_trains_a_student_with_the_trainer(model, train_features, tmp_path):
     profile = get_profile("smoke", batch_size=4)
     student = distill.make_student(model)
@@ -104,6 +106,7 @@ def test_distillation_trains_a_student_with_the_trainer(model, train_features, t
     )
 
 
+@pytest.mark.slow
 def test_compared_students_differ_only_by_the_loss(model, train_features, tmp_path):
     profile = get_profile("smoke", batch_size=4)
     tokenizer = load_tokenizer("embedded")
@@ -120,6 +123,7 @@ def test_compared_students_differ_only_by_the_loss(model, train_features, tmp_pa
     assert not torch.equal(*weights(alpha=distill.ALPHA))
 
 
+@pytest.mark.slow
 def test_repeated_comparison_draws_fresh_data_and_seeds_per_repetition(model, tmp_path):
     pool = load_squad(Path(__file__).parents[1] / "fixtures" / "mini_squad.json")
     profile = get_profile("smoke", batch_size=4, max_length=96, doc_stride=32, seed=5)

@@ -40,6 +40,7 @@ def trained(tmp_path_factory, examples):
     return profile, train(profile, examples, tmp_path_factory.mktemp("model"))
 
 
+@pytest.mark.slow
 def test_training_saves_model_tokenizer_history_and_config(trained):
     profile, result = trained
     folder = result.model_dir
@@ -52,6 +53,7 @@ def test_training_saves_model_tokenizer_history_and_config(trained):
     assert saved["train_questions"] == result.train_questions
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_metrics(trained, examples, tmp_path):
     profile, first = trained
     second = train(profile, examples, tmp_path / "again")
@@ -61,6 +63,7 @@ def test_same_seed_gives_the_same_metrics(trained, examples, tmp_path):
     assert first.final_loss == pytest.approx(second.final_loss, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_finished_model_is_reused_not_retrained(trained, examples):
     profile, first = trained
     again = train(profile, examples, first.model_dir)
@@ -135,6 +138,7 @@ def test_checkpoints_of_other_settings_are_moved_aside_not_resumed(tmp_path):
         assert resumable_checkpoint(folder, other) is None
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     output = tmp_path / "model"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -155,6 +159,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     assert resumed_from is not None and "checkpoint-" in resumed_from
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun test uses the gloo backend on Linux")
 def test_same_entry_point_runs_under_torchrun(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")

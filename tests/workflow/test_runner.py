@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini_squad.json"
 
 
+@pytest.mark.slow
 def test_papermill_injects_parameters_and_the_notebook_records_metrics(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_SQUAD_DEV", str(FIXTURE))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -46,6 +47,7 @@ def _notebook(path: Path, *sources: str) -> None:
     nbformat.write(notebook, path)
 
 
+@pytest.mark.slow
 def test_runner_stops_at_the_first_failing_notebook_and_names_its_cell(tmp_path, capsys):
     folder = tmp_path / "notebooks"
     folder.mkdir()

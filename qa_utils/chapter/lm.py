@@ -20,7 +20,6 @@ from numpy.typing import ArrayLike
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 
-
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 
 

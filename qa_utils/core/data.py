@@ -26,24 +26,17 @@ from qa_utils.project.paths import REPO_ROOT, shared_dir
 
 HUB_ID = "rajpurkar/squad"
 
-
 SPLITS = ("train", "validation")
-
 
 ENV_VARS = {"train": "QA_SQUAD_TRAIN", "validation": "QA_SQUAD_DEV"}
 
-
 LOCAL_DIR = Path("data") / "squad"
-
 
 LOCAL_STEMS = {"train": ("train-v1.1", "train"), "validation": ("dev-v1.1", "validation", "dev")}
 
-
 SUFFIXES = (".json", ".jsonl", ".parquet")
 
-
 SHARED_NAMES = {"train": "train-v1.1-rebuilt.json", "validation": "dev-v1.1.json"}
-
 
 FEATURES = Features(
     {
@@ -54,7 +47,6 @@ FEATURES = Features(
         "answers": {"text": List(Value("string")), "answer_start": List(Value("int32"))},
     }
 )
-
 
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer"}
 

@@ -25,12 +25,9 @@ import pandas as pd
 
 T = TypeVar("T")
 
-
 _DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
-
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-
 
 PER_EXAMPLE_COLUMNS = ("id", "prediction", "gold_answers", "em", "f1")
 

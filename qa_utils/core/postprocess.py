@@ -22,12 +22,9 @@ import pyarrow as pa
 PAD_LOGIT = -1e4
 """Logit given to positions past the end of a window; never chosen over a real token."""
 
-
 OffsetPair = Sequence[int] | None
 
-
 OFFSETS_TYPE = pa.list_(pa.list_(pa.int64()))
-
 
 NO_ANSWER = {"text": "", "start": 0, "end": 0, "probability": 0.0}
 """What an example gets when none of its windows holds a valid span."""

@@ -127,7 +127,6 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 
-
 PROFILE_NAMES = (*PROFILES, "auto")
 
 

@@ -58,9 +58,7 @@ def map_questions(examples: Dataset, perturb: Callable[[str, str], str]) -> Data
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
-
 TYPO_OPERATIONS = ("swap", "drop", "double", "neighbour")
-
 
 EDITABLE_WORD_RE = re.compile(r"[A-Za-z]{4,}")
 
@@ -120,15 +118,12 @@ def add_typos(examples: Dataset, rate: float = 0.05, seed: int = 0) -> Dataset:
 
 _DET = r"(?:the|a|an|his|her|its|their|this|that)"
 
-
 _AUX = r"(?:did|does|do|was|were|is|are|has|have|had|can|could|will|would)"
-
 
 _NOUNS = (
     r"(?:year|century|decade|month|day|type|kind|sort|country|city|company|language|"
     r"percentage|state|part|group|team|name|color|colour|event|organization|body)"
 )
-
 
 WH_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), replacement)
@@ -145,7 +140,6 @@ WH_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 """Paraphrases of the leading wh-phrase; only the first one that matches is applied."""
-
 
 CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
@@ -195,17 +189,13 @@ MONTHS = (
     "October", "November", "December",
 )  # fmt: skip
 
-
 MONTH_RE = re.compile(r"\b(?:" + "|".join(MONTHS) + r")\b")
 
-
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-
 
 NAME_RE = re.compile(
     r"(?<![\w'])[A-Z][\w'-]*(?:\s+(?:(?:of|the|de|du|la|von|van|and|for)\s+)?[A-Z][\w'-]*)*"
 )
-
 
 CONTENT_WORD_RE = re.compile(r"\b[a-z]{4,}\b")
 
@@ -221,24 +211,17 @@ PREPOSITIONS = word_set(
     "inside outside beyond behind toward towards upon via per onto beneath below above"
 )
 
-
 DETERMINERS = word_set("the a an his her its their this that these those some any each every")
-
 
 PRONOUNS = word_set("i you he she it we they")
 
-
 RELATIVES = word_set("that which who whom whose where when while because")
-
 
 ADVERBS = word_set("first last also still later once ever never not often already just again")
 
-
 BE_HAVE = word_set("is are was were has have had")
 
-
 AUXILIARIES = BE_HAVE | word_set("did does do can could will would should may might")
-
 
 IRREGULAR_PARTICIPLES = word_set(
     "been born built made known held found won led sold set put begun become done thought "
@@ -248,9 +231,7 @@ IRREGULAR_PARTICIPLES = word_set(
     "hung shot shut spread split"
 )
 
-
 TIME_NOUNS = word_set("year years century decade month day date time period era")
-
 
 WH_RE = re.compile(
     r"\b(?:(?P<prep>" + "|".join(sorted(PREPOSITIONS)) + r")\s+)?"

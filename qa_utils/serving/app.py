@@ -59,9 +59,7 @@ from pydantic import BaseModel, field_validator
 
 LOGGER = logging.getLogger("qa_utils.serve")
 
-
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
 
 ENDPOINTS = ("/answer", "/health", "/metrics")
 

@@ -47,9 +47,7 @@ from qa_utils.training.train import training_arguments
 
 MASKED_LOGIT = -1e4
 
-
 TEMPERATURE = 1.0  # see the module docstring for the measurements behind both defaults
-
 
 ALPHA = 1.0
 

@@ -28,9 +28,7 @@ from qa_utils.project.seed import set_seed
 
 CHECKPOINTS = "checkpoints"
 
-
 CHECKPOINT_SETTINGS = "run_settings.json"  # in CHECKPOINTS: the settings that wrote them
-
 
 HISTORY = "train_history.csv"
 

@@ -17,7 +17,6 @@ from qa_utils.project.paths import project_root
 
 MACHINE_PATH = re.compile(r"(?<![\w.])/(work|root|home|tmp|Users|var|opt)/")
 
-
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 

@@ -17,8 +17,8 @@ from prometheus_client import generate_latest
 
 from qa_utils.core.inference import Answer
 from qa_utils.serve import main as serve_main
-from qa_utils.serving import app, harness
-from qa_utils.serving.app import ServiceLimits, create_app
+from qa_utils.serving import harness
+from qa_utils.serving.app import ServiceLimits, create_app, trained_or_embedded
 from qa_utils.serving.harness import serve_in_thread
 from qa_utils.serving.replay import ReplayConfig, replay, stream_summary
 
@@ -236,7 +236,7 @@ def real_model_stream(n: int) -> pd.DataFrame:
 def test_real_model_service_answers_a_hundred_concurrent_requests_and_stops_cleanly(tmp_path):
     # the command-line service with its default limits (1 model thread, a queue of 256),
     # loading the embedded MiniLM the way `--model RUN_DIR/model` falls back to it
-    model = app.trained_or_embedded(tmp_path / "no_model_here")
+    model = trained_or_embedded(tmp_path / "no_model_here")
     service = harness.start_service(model, tmp_path / "service.log")
     try:
         one = httpx.post(f"{service.url}/answer", json=BODY, timeout=60).json()

@@ -235,6 +235,7 @@ def load_spacy(model: str = DEFAULT_SPACY_MODEL) -> Language | None:
     The lemmatizer is excluded: typing needs NER, POS tags and the parse only.
     """
     try:
+        # spaCy is optional: without it the rule-based typing is used.
         import spacy
 
         return spacy.load(model, exclude=["lemmatizer"])

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from datasets import Dataset, DatasetInfo, Features, List, Value
+import pyarrow.parquet as pq
+from datasets import Dataset, DatasetInfo, Features, List, Value, load_dataset
 from datasets.table import InMemoryTable
+from huggingface_hub import constants
 
 from qa_utils.project.paths import REPO_ROOT, shared_dir
 
@@ -363,8 +365,6 @@ def _jsonl_records(path: Path, chk: _Checker) -> Iterable[tuple[str, Any]]:
 
 def _parquet_records(path: Path) -> Iterable[tuple[str, Any]]:
     """Yield (where, record) for each row of a Parquet file."""
-    import pyarrow.parquet as pq
-
     try:
         rows = pq.read_table(path).to_pylist()
     except Exception as err:  # pyarrow raises several types for an unreadable file
@@ -387,9 +387,6 @@ def _load_flat(path: Path, chk: _Checker, limit: int | None) -> _Columns:
 
 def _load_hub(split: str, limit: int | None) -> Dataset:
     """Load a split of rajpurkar/squad from the Hub (or its local cache)."""
-    from datasets import load_dataset
-    from huggingface_hub import constants
-
     try:
         dataset = load_dataset(HUB_ID, split=split)
     except Exception as err:  # offline mode, no network and missing cache all mean "use a file"

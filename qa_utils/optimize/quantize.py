@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
+from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from qa_utils.core.backends import ONNX_INPUTS
@@ -81,8 +82,6 @@ def quantize_int8(model: nn.Module, keep_fp32: Sequence[str] = ()) -> nn.Module:
         model: the model to quantize (left unchanged).
         keep_fp32: names of Linear modules to leave in fp32 (see `int8_sensitivity`).
     """
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
     quantized = copy.deepcopy(model).eval()
     spec = {name: per_channel_dynamic_qconfig for name in linear_names(model, keep_fp32)}
     with warnings.catch_warnings():

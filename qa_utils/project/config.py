@@ -131,6 +131,7 @@ PROFILE_NAMES = (*PROFILES, "auto")
 
 
 def _has_gpu() -> bool:
+    # torch loads only to resolve "auto" (seconds): --help, scoring and settings need none.
     import torch
 
     return torch.cuda.is_available()

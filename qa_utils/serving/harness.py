@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
 
+import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from qa_utils.project.paths import REPO_ROOT
@@ -39,8 +41,6 @@ def wait_until_healthy(
         TimeoutError: no healthy answer within `timeout_s`.
         RuntimeError: `process` ended before the service became healthy.
     """
-    import httpx
-
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -132,8 +132,6 @@ def serve_in_thread(app: FastAPI, timeout_s: float = 60.0) -> Iterator[str]:
 
     Leaving the block asks the server to shut down (as SIGTERM would) and waits for it.
     """
-    import uvicorn
-
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = Thread(target=server.run, name="qa-serve", daemon=True)
     thread.start()

@@ -24,18 +24,15 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 from datasets import Dataset
 
 from qa_utils.core.metrics import exact_match_score, f1_score, metric_max_over_ground_truths
 from qa_utils.serving.drift import CusumConfig, DriftResult, cusum_drop
-
-if TYPE_CHECKING:
-    import httpx
-
 
 LOG_COLUMNS = (
     "seq", "id", "scheduled_s", "sent_s", "done_s", "wait_ms", "latency_ms", "server_ms",
@@ -91,8 +88,6 @@ class ReplayConfig:
 
 def send_one(client: httpx.Client, url: str, row: Any, timeout_s: float) -> dict[str, Any]:
     """POST one question; return status, answer, server latency or error, and wall times."""
-    import httpx
-
     sent, result = time.perf_counter(), {"status": 0, "prediction": None, "score": np.nan}
     try:
         response = client.post(
@@ -119,8 +114,6 @@ def replay(url: str, stream: pd.DataFrame, config: ReplayConfig = ReplayConfig()
         seconds from the start of the replay; wait_ms is how long a due request waited for
         a free client thread (non-zero when the service cannot keep up with the rate).
     """
-    import httpx
-
     rows, started, jobs = stream.head(config.max_requests), time.perf_counter(), []
     limits = httpx.Limits(max_connections=config.concurrency)
     with (

@@ -53,6 +53,7 @@ def _fmt(value: Any) -> str:
 
 def export_html(notebook: Path) -> Path:
     """Write an HTML copy of an executed notebook beside it."""
+    # nbconvert and papermill load only when notebooks run (seconds; the summary needs none).
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_filename(str(notebook))
@@ -61,6 +62,7 @@ def export_html(notebook: Path) -> Path:
 
 def run_notebook(source: Path, run_dir: Path, parameters: dict[str, Any]) -> float:
     """Execute one notebook into the run folder; return its wall time in seconds."""
+    # See export_html: papermill loads only when notebooks run.
     import papermill
 
     target = run_dir / "notebooks" / source.name

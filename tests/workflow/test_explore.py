@@ -109,10 +109,12 @@ def test_text_files_of_other_systems_empty_missing_and_absent_answers(tmp_path):
 
 def test_records_bring_confidences_and_exact_spans(tmp_path):
     examples = load_squad(DATASET)
+    gold = [
+        (a["text"][0], c) for a, c in zip(examples["answers"], examples["context"], strict=True)
+    ]
     ours = {
         qid: Prediction(text, context.find(text), context.find(text) + len(text), 0.5, [])
-        for qid, text, context in zip(examples["id"], examples["answers"], examples["context"])
-        for text in [text["text"][0]]
+        for qid, (text, context) in zip(examples["id"], gold, strict=True)
     }
     ours["v1"] = Prediction("1902", 147, 151, 0.9, [])
     records = atomic_write_table(tmp_path / "records.parquet", build_records(examples, ours).table)

@@ -380,6 +380,7 @@
         disabled: !hasConfidence,
         title: hasConfidence ? null : "no confidences: pass --records records.parquet",
         oninput: onchange,
+        onchange,
       });
     const bar = el(
       "div",
@@ -389,7 +390,7 @@
       typeSelect,
       sliceSelect,
       el("span", { class: "conf-range" }, "confidence ", number("f-conf-min", "min"), " – ", number("f-conf-max", "max")),
-      el("input", { id: "f-search", type: "search", placeholder: "search questions, answers, ids", oninput: onchange }),
+      el("input", { id: "f-search", type: "search", placeholder: "search questions, answers, ids", oninput: onchange, onchange }),
       el("label", {}, "sort ", el("select", { id: "f-sort", onchange }, sorts.map(([v, t]) => el("option", { value: v, text: t })))),
       el("span", { id: "count", class: "count" }),
     );
@@ -440,17 +441,21 @@
     }
   }
 
-  function legend() {
+  function legend(data) {
+    // our records carry each answer's own span; a text-only file's is found by searching
+    const located = data.has_confidence.some((has) => !has);
     return el(
       "div",
       { class: "legend" },
       el("mark", { class: "hl-gold", text: "gold answer" }),
       el("mark", { class: "hl-pred", text: "predicted answer" }),
       el("mark", { class: "hl-both", text: "both (overlap)" }),
-      el("span", {
-        class: "muted",
-        text: "Predictions given as text only are placed at their first occurrence in the passage.",
-      }),
+      located
+        ? el("span", {
+            class: "muted",
+            text: "Predictions given as text only are placed at their first occurrence in the passage.",
+          })
+        : null,
     );
   }
 
@@ -504,7 +509,7 @@
       revealHighlights(list);
     };
     controls = toolbar(data, items, draw);
-    return { nodes: [articleHeader(data, items), el("main", {}, controls.bar, legend(), list)], draw };
+    return { nodes: [articleHeader(data, items), el("main", {}, controls.bar, legend(data), list)], draw };
   }
 
   function start() {

@@ -106,6 +106,7 @@ class Browser:
 
     def open(self, url: str) -> None:
         """Load a page and wait until its script says it is drawn (body[data-ready])."""
+        self.driver.get_log("browser")  # drop earlier pages' messages: errors() is this page's
         self.driver.get(url)
         self.wait_for(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
 

@@ -101,9 +101,9 @@ def test_passages_highlight_gold_predicted_and_overlap_in_their_colours(browser,
     text = browser.driver.execute_script("return arguments[0].textContent", passage)
     assert text == read_data(site.out / "data/000.js")["paragraphs"][0]["context"]
     colours = {
-        kind: cards[card].find_element("css selector", f"mark.hl-{kind}").value_of_css_property(
-            "background-color"
-        )
+        kind: cards[card]
+        .find_element("css selector", f"mark.hl-{kind}")
+        .value_of_css_property("background-color")
         for kind, card in (("gold", "v2"), ("both", "v2"), ("pred", "v5"))
     }
     assert len(set(colours.values())) == 3, colours
@@ -157,7 +157,10 @@ def test_comparison_shows_both_systems_with_differing_questions_first(browser, c
     assert shown_ids(browser) == ["v5", "v2", "v1", "v3", "v4"]
     first = browser.all("article.qa")[0]
     columns = first.find_elements("css selector", ".system")
-    assert [c.find_element("css selector", ".pred-text").text for c in columns] == ["1874", "at dusk"]
+    assert [c.find_element("css selector", ".pred-text").text for c in columns] == [
+        "1874",
+        "at dusk",
+    ]
     assert marks(columns[0], "pred") == ["1874"] and marks(columns[1], "both") == ["at dusk"]
     assert "differs" in first.get_attribute("class")
     browser.screenshot(tmp_path / "compare.png")

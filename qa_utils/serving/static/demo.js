@@ -34,13 +34,13 @@ function showError(message) {
 }
 
 /** One row of the n-best table; pointing at it highlights its span. */
-function candidateRow(context, candidate, rank, best) {
+function candidateRow(context, candidate, rank, best, top) {
   const row = element("tr");
   row.append(element("td", "num", String(rank + 1)));
   row.append(element("td", "candidate", candidate.text));
   const score = element("td", "num", candidate.score.toFixed(3));
   const bar = element("span", "bar");
-  bar.style.width = `${Math.max(2, Math.round(80 * candidate.score))}px`;
+  bar.style.width = `${Math.max(2, Math.round((80 * candidate.score) / top))}px`; // top: 80 px
   score.append(bar);
   row.append(score);
   row.append(element("td", "num", `${candidate.start}–${candidate.end}`));
@@ -64,7 +64,9 @@ function showAnswer(context, data, roundTripMs) {
     `${data.latency_ms.toFixed(0)} ms in the service (model ${data.model_ms.toFixed(0)} ms), ` +
     `${roundTripMs.toFixed(0)} ms round trip`;
   markedPassage(context, data.start, data.end, "answer-span");
-  const rows = (data.nbest || []).map((c, i) => candidateRow(context, c, i, data));
+  const nbest = data.nbest || [];
+  const top = Math.max(...nbest.map((c) => c.score), 1e-9);
+  const rows = nbest.map((c, i) => candidateRow(context, c, i, data, top));
   $("nbest").tBodies[0].replaceChildren(...rows);
   $("result").hidden = false;
 }
@@ -123,4 +125,6 @@ $("ask-form").addEventListener("submit", ask);
 $("context").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("ask-form").requestSubmit();
 });
-showModel();
+showModel().then(() => {
+  document.body.dataset.ready = "true"; // tests wait for this
+});

@@ -195,3 +195,30 @@ def test_markup_in_the_data_is_shown_as_text(browser, tmp_path):
     assert marks(card, "gold") == ["<b>bold</b>"] and marks(card, "pred") == ['& "quotes"']
     browser.screenshot(tmp_path / "markup.png")
     assert browser.errors() == []
+
+
+def test_a_long_article_draws_its_cards_in_chunks_as_the_reader_scrolls(browser, tmp_path):
+    context = "The ferry to Velmora leaves twice a day from the old harbour."
+    qas = [
+        {"id": f"q{i}", "question": f"Question {i} about the ferry?",
+         "answers": [{"text": "twice a day", "answer_start": 28}]}
+        for i in range(130)
+    ]  # fmt: skip
+    paragraph = {"context": context, "qas": qas}
+    dataset = {"version": "1.1", "data": [{"title": "Long", "paragraphs": [paragraph]}]}
+    (tmp_path / "long.json").write_text(json.dumps(dataset), encoding="utf-8")
+    (tmp_path / "p.json").write_text(json.dumps({f"q{i}": "twice" for i in range(130)}))
+    site = explore(load_inputs(tmp_path / "long.json", tmp_path / "p.json"), tmp_path / "site")
+    browser.open((site.out / "articles" / "000.html").as_uri())
+    assert len(shown_ids(browser)) == 50 and browser.one("#count").text == "130 of 130 questions"
+    more = browser.one("#more")
+    assert more.text == "show 50 more (80 not shown yet)"
+    scroll_to = "arguments[0].scrollIntoView({block: 'center'})"  # below the sticky toolbar
+    browser.driver.execute_script(scroll_to, more)  # in sight: the next 50 are drawn
+    browser.wait_for(lambda d: len(shown_ids(browser)) == 100)
+    browser.driver.execute_script(scroll_to, more)
+    browser.wait_for(lambda d: len(shown_ids(browser)) == 130)
+    assert shown_ids(browser)[-1] == "q129" and not more.is_displayed()
+    browser.one("#f-search").send_keys("question 129 about")
+    assert shown_ids(browser) == ["q129"]  # filters search every question, drawn or not
+    assert browser.errors() == []

@@ -432,13 +432,14 @@
     return [...items].sort((a, b) => key(a) - key(b) || a.order - b.order);
   }
 
-  /** Scroll each new passage box to its first highlight (long passages scroll inside). */
-  function revealHighlights(list) {
-    for (const box of list.querySelectorAll(".passage:not(.revealed)")) {
-      const mark = box.querySelector("mark");
-      if (mark) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 24);
-      box.classList.add("revealed");
-    }
+  /** Scroll the passage boxes of new cards to their first highlight (all reads, then writes). */
+  function revealHighlights(nodes) {
+    const boxes = nodes.flatMap((node) => [...node.querySelectorAll(".passage")]);
+    // a mark's offsetTop is within its passage box (position: relative); keep a line above it
+    const tops = boxes.map((box) => box.querySelector("mark")?.offsetTop ?? 0);
+    boxes.forEach((box, i) => {
+      box.scrollTop = Math.max(0, tops[i] - 24);
+    });
   }
 
   function legend(data) {
@@ -483,33 +484,52 @@
     );
   }
 
+  const CHUNK = 50; // cards drawn at a time: the largest article has 810 questions
+
   function renderArticle(data) {
     document.title = `${titleText(data.title)}: SQuAD explorer`;
     const items = questionItems(data);
     const list = el("div", { id: "questions" });
+    const more = el("button", { id: "more", type: "button", hidden: true });
     const cards = new Map();
+    const view = { shown: [], drawn: 0, paragraph: -1, how: "passage" };
     let controls = null;
-    const draw = () => {
-      const keep = currentFilter(controls.sliceOptions);
-      const how = document.getElementById("f-sort").value;
-      const shown = sorted(items.filter(keep), how);
-      document.getElementById("count").textContent = `${shown.length} of ${items.length} questions`;
+    const drawMore = () => {
       const nodes = [];
-      let paragraph = -1;
-      for (const item of shown) {
-        if (how === "passage" && item.paragraph !== paragraph) {
-          paragraph = item.paragraph;
-          nodes.push(el("h3", { class: "paragraph-head", text: `Paragraph ${paragraph + 1}` }));
+      const end = Math.min(view.shown.length, view.drawn + CHUNK);
+      for (const item of view.shown.slice(view.drawn, end)) {
+        if (view.how === "passage" && item.paragraph !== view.paragraph) {
+          view.paragraph = item.paragraph;
+          nodes.push(el("h3", { class: "paragraph-head", text: `Paragraph ${item.paragraph + 1}` }));
         }
         if (!cards.has(item)) cards.set(item, card(data, item));
         nodes.push(cards.get(item));
       }
-      if (!shown.length) nodes.push(el("p", { class: "empty", text: "No question matches these filters." }));
-      list.replaceChildren(...nodes);
-      revealHighlights(list);
+      list.append(...nodes);
+      revealHighlights(nodes);
+      view.drawn = end;
+      const left = view.shown.length - end;
+      more.hidden = left === 0;
+      more.textContent = `show ${Math.min(CHUNK, left)} more (${left} not shown yet)`;
     };
+    const draw = () => {
+      view.how = document.getElementById("f-sort").value;
+      view.shown = sorted(items.filter(currentFilter(controls.sliceOptions)), view.how);
+      view.drawn = 0;
+      view.paragraph = -1;
+      document.getElementById("count").textContent = `${view.shown.length} of ${items.length} questions`;
+      list.replaceChildren();
+      if (!view.shown.length) list.append(el("p", { class: "empty", text: "No question matches these filters." }));
+      drawMore();
+    };
+    more.addEventListener("click", drawMore);
+    // the next cards are drawn as the reader scrolls near the end of those drawn
+    new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && !more.hidden) drawMore();
+    }, { rootMargin: "600px" }).observe(more);
     controls = toolbar(data, items, draw);
-    return { nodes: [articleHeader(data, items), el("main", {}, controls.bar, legend(data), list)], draw };
+    const main = el("main", {}, controls.bar, legend(data), list, more);
+    return { nodes: [articleHeader(data, items), main], draw };
   }
 
   function start() {

@@ -117,8 +117,18 @@
       "div",
       { class: "summary-box" },
       el("div", { class: "sys-name", text: systemLabel(data, i) }),
-      el("div", { class: "big" }, el("span", { class: "label", text: "EM " }), withInterval(m, "em")),
-      el("div", { class: "big" }, el("span", { class: "label", text: "F1 " }), withInterval(m, "f1")),
+      el(
+        "div",
+        { class: "big" },
+        el("span", { class: "label", text: "EM " }),
+        withInterval(m, "em"),
+      ),
+      el(
+        "div",
+        { class: "big" },
+        el("span", { class: "label", text: "F1 " }),
+        withInterval(m, "f1"),
+      ),
       el("div", { class: "muted", text: `${m.n} questions · ${notes.join(" · ")}` }),
     );
   }
@@ -154,7 +164,15 @@
           return state.ascending ? order : -order;
         });
       }
-      body.replaceChildren(...sorted.map((row) => el("tr", {}, columns.map((c) => c.cell(row)))));
+      body.replaceChildren(
+        ...sorted.map((row) =>
+          el(
+            "tr",
+            {},
+            columns.map((c) => c.cell(row)),
+          ),
+        ),
+      );
     };
     const head = el(
       "tr",
@@ -180,28 +198,55 @@
 
   function articleColumns(data) {
     const columns = [
-      { label: "#", value: (r) => r.position, cell: (r) => el("td", { class: "num", text: r.position + 1 }) },
+      {
+        label: "#",
+        value: (r) => r.position,
+        cell: (r) => el("td", { class: "num", text: r.position + 1 }),
+      },
       {
         label: "Article",
         value: (r) => r.title,
-        cell: (r) => el("td", { class: "title-cell" }, el("a", { href: r.page, text: titleText(r.title) })),
+        cell: (r) =>
+          el("td", { class: "title-cell" }, el("a", { href: r.page, text: titleText(r.title) })),
       },
-      { label: "Paragraphs", value: (r) => r.paragraphs, cell: (r) => el("td", { class: "num", text: r.paragraphs }) },
-      { label: "Questions", value: (r) => r.questions, cell: (r) => el("td", { class: "num", text: r.questions }) },
+      {
+        label: "Paragraphs",
+        value: (r) => r.paragraphs,
+        cell: (r) => el("td", { class: "num", text: r.paragraphs }),
+      },
+      {
+        label: "Questions",
+        value: (r) => r.questions,
+        cell: (r) => el("td", { class: "num", text: r.questions }),
+      },
     ];
     data.names.forEach((_, i) => {
       const tag = columnTag(data, i);
       columns.push(
-        { label: `EM${tag}`, value: (r) => r.systems[i].em, cell: (r) => el("td", { class: "num", text: fmt(r.systems[i].em) }) },
+        {
+          label: `EM${tag}`,
+          value: (r) => r.systems[i].em,
+          cell: (r) => el("td", { class: "num", text: fmt(r.systems[i].em) }),
+        },
         {
           label: `F1 [95% CI]${tag}`,
           value: (r) => r.systems[i].f1,
-          cell: (r) => el("td", { class: "num f1-cell" }, bar(r.systems[i].f1), withInterval(r.systems[i], "f1")),
+          cell: (r) =>
+            el(
+              "td",
+              { class: "num f1-cell" },
+              bar(r.systems[i].f1),
+              withInterval(r.systems[i], "f1"),
+            ),
         },
       );
     });
     if (data.names.length > 1) {
-      columns.push({ label: "Differ", value: (r) => r.differ, cell: (r) => el("td", { class: "num", text: r.differ }) });
+      columns.push({
+        label: "Differ",
+        value: (r) => r.differ,
+        cell: (r) => el("td", { class: "num", text: r.differ }),
+      });
     }
     return columns;
   }
@@ -223,9 +268,17 @@
       el(
         "main",
         {},
-        el("section", { class: "summary" }, data.names.map((_, i) => systemSummary(data, i)), comparisonSummary(data)),
+        el(
+          "section",
+          { class: "summary" },
+          data.names.map((_, i) => systemSummary(data, i)),
+          comparisonSummary(data),
+        ),
         el("h2", { text: "Articles" }),
-        el("p", { class: "muted", text: "Open an article to read its questions; click a column to sort." }),
+        el("p", {
+          class: "muted",
+          text: "Open an article to read its questions; click a column to sort.",
+        }),
         sortableTable("articles", articleColumns(data), rows),
         el("p", {
           class: "muted",
@@ -244,8 +297,14 @@
     const items = [];
     data.paragraphs.forEach((paragraph, p) => {
       for (const q of paragraph.questions) {
-        const texts = [q.id, q.question, ...q.gold.map((g) => g[0]), ...q.answers.map((a) => a.text)];
-        const differ = q.answers.length > 1 && q.answers[0].text.trim() !== q.answers[1].text.trim();
+        const texts = [
+          q.id,
+          q.question,
+          ...q.gold.map((g) => g[0]),
+          ...q.answers.map((a) => a.text),
+        ];
+        const differ =
+          q.answers.length > 1 && q.answers[0].text.trim() !== q.answers[1].text.trim();
         items.push({
           q,
           paragraph: p,
@@ -277,10 +336,17 @@
       el(
         "div",
         { class: "sys-head" },
-        data.names.length > 1 ? el("span", { class: "sys-name", text: systemLabel(data, i) }) : null,
-        el("span", { class: `score em ${a.em >= 100 ? "exact" : "wrong"}`, text: `EM ${fmt(a.em, 0)}` }),
+        data.names.length > 1
+          ? el("span", { class: "sys-name", text: systemLabel(data, i) })
+          : null,
+        el("span", {
+          class: `score em ${a.em >= 100 ? "exact" : "wrong"}`,
+          text: `EM ${fmt(a.em, 0)}`,
+        }),
         el("span", { class: `score f1 ${grade(a.f1)}`, text: `F1 ${fmt(a.f1)}` }),
-        a.confidence === null ? null : el("span", { class: "conf", text: `confidence ${fmt(a.confidence, 3)}` }),
+        a.confidence === null
+          ? null
+          : el("span", { class: "conf", text: `confidence ${fmt(a.confidence, 3)}` }),
       ),
       el(
         "div",
@@ -299,10 +365,16 @@
   function card(data, item) {
     const q = item.q;
     const golds = [...new Set(q.gold.map((g) => g[0]))];
-    const slices = Object.entries(q.slices).map(([column, value]) => chip(`${data.slices[column].name}: ${value}`, "slice"));
+    const slices = Object.entries(q.slices).map(([column, value]) =>
+      chip(`${data.slices[column].name}: ${value}`, "slice"),
+    );
     return el(
       "article",
-      { class: `qa ${item.differ ? "differs" : ""}`.trim(), "data-id": q.id, "data-f1": q.answers[0].f1 },
+      {
+        class: `qa ${item.differ ? "differs" : ""}`.trim(),
+        "data-id": q.id,
+        "data-f1": q.answers[0].f1,
+      },
       el(
         "div",
         { class: "qa-head" },
@@ -314,12 +386,19 @@
         "div",
         { class: "qa-gold" },
         el("span", { class: "label", text: "Gold " }),
-        golds.map((g, k) => [k ? el("span", { class: "sep", text: " | " }) : null, el("span", { class: "gold-answer", text: g })]),
+        golds.map((g, k) => [
+          k ? el("span", { class: "sep", text: " | " }) : null,
+          el("span", { class: "gold-answer", text: g }),
+        ]),
         " ",
         chip(q.type, "type gold-type"),
       ),
       el("div", { class: "qa-slices" }, slices),
-      el("div", { class: `qa-systems n${q.answers.length}` }, q.answers.map((_, i) => systemColumn(data, item, i))),
+      el(
+        "div",
+        { class: `qa-systems n${q.answers.length}` },
+        q.answers.map((_, i) => systemColumn(data, item, i)),
+      ),
     );
   }
 
@@ -346,9 +425,12 @@
         slice.values
           .filter((value) => present.has(value))
           .map((value) => {
-          sliceOptions.push((it) => it.q.slices[column] === value);
-          return el("option", { value: sliceOptions.length - 1, text: `${value} (${count(sliceOptions.at(-1))})` });
-        }),
+            sliceOptions.push((it) => it.q.slices[column] === value);
+            return el("option", {
+              value: sliceOptions.length - 1,
+              text: `${value} (${count(sliceOptions.at(-1))})`,
+            });
+          }),
       );
     });
     const errorLabel = compare ? "Error category (A)" : "Error category";
@@ -360,15 +442,27 @@
           .filter((e) => count((it) => it.q.answers[0].error === e) > 0)
           .map((e) => {
             sliceOptions.push((it) => it.q.answers[0].error === e);
-            return el("option", { value: sliceOptions.length - 1, text: `${e} (${count(sliceOptions.at(-1))})` });
+            return el("option", {
+              value: sliceOptions.length - 1,
+              text: `${e} (${count(sliceOptions.at(-1))})`,
+            });
           }),
       ),
     );
-    const sliceSelect = el("select", { id: "f-slice", onchange }, el("option", { value: "", text: "any slice" }), groups);
+    const sliceSelect = el(
+      "select",
+      { id: "f-slice", onchange },
+      el("option", { value: "", text: "any slice" }),
+      groups,
+    );
     const sorts = [["passage", "passage order"]];
     if (compare) sorts.unshift(["differ", "answers that differ first"]);
     sorts.push(["f1-asc", "F1, lowest first"], ["f1-desc", "F1, highest first"]);
-    if (hasConfidence) sorts.push(["conf-asc", "confidence, lowest first"], ["conf-desc", "confidence, highest first"]);
+    if (hasConfidence)
+      sorts.push(
+        ["conf-asc", "confidence, lowest first"],
+        ["conf-desc", "confidence, highest first"],
+      );
     const number = (id, placeholder) =>
       el("input", {
         id,
@@ -385,13 +479,47 @@
     const bar = el(
       "div",
       { class: "toolbar" },
-      el("label", {}, el("input", { id: "f-wrong", type: "checkbox", onchange }), compare ? " wrong in either" : " wrong only"),
-      compare ? el("label", {}, el("input", { id: "f-differ", type: "checkbox", onchange }), " answers differ") : null,
+      el(
+        "label",
+        {},
+        el("input", { id: "f-wrong", type: "checkbox", onchange }),
+        compare ? " wrong in either" : " wrong only",
+      ),
+      compare
+        ? el(
+            "label",
+            {},
+            el("input", { id: "f-differ", type: "checkbox", onchange }),
+            " answers differ",
+          )
+        : null,
       typeSelect,
       sliceSelect,
-      el("span", { class: "conf-range" }, "confidence ", number("f-conf-min", "min"), " – ", number("f-conf-max", "max")),
-      el("input", { id: "f-search", type: "search", placeholder: "search questions, answers, ids", oninput: onchange, onchange }),
-      el("label", {}, "sort ", el("select", { id: "f-sort", onchange }, sorts.map(([v, t]) => el("option", { value: v, text: t })))),
+      el(
+        "span",
+        { class: "conf-range" },
+        "confidence ",
+        number("f-conf-min", "min"),
+        " – ",
+        number("f-conf-max", "max"),
+      ),
+      el("input", {
+        id: "f-search",
+        type: "search",
+        placeholder: "search questions, answers, ids",
+        oninput: onchange,
+        onchange,
+      }),
+      el(
+        "label",
+        {},
+        "sort ",
+        el(
+          "select",
+          { id: "f-sort", onchange },
+          sorts.map(([v, t]) => el("option", { value: v, text: t })),
+        ),
+      ),
       el("span", { id: "count", class: "count" }),
     );
     return { bar, sliceOptions };
@@ -401,7 +529,12 @@
   function currentFilter(sliceOptions) {
     const value = (id) => document.getElementById(id)?.value ?? "";
     const checked = (id) => document.getElementById(id)?.checked ?? false;
-    const [wrong, differ, type, slice] = [checked("f-wrong"), checked("f-differ"), value("f-type"), value("f-slice")];
+    const [wrong, differ, type, slice] = [
+      checked("f-wrong"),
+      checked("f-differ"),
+      value("f-type"),
+      value("f-slice"),
+    ];
     const [low, high] = [value("f-conf-min"), value("f-conf-max")];
     const search = value("f-search").trim().toLowerCase();
     return (it) => {
@@ -411,7 +544,8 @@
       if (slice && !sliceOptions[Number(slice)](it)) return false;
       if (low !== "" || high !== "") {
         const c = it.q.answers[0].confidence;
-        if (c === null || (low !== "" && c < Number(low)) || (high !== "" && c > Number(high))) return false;
+        if (c === null || (low !== "" && c < Number(low)) || (high !== "" && c > Number(high)))
+          return false;
       }
       return !search || it.haystack.includes(search);
     };
@@ -469,7 +603,8 @@
       data.next ? el("a", { href: data.next, text: "next ›" }) : null,
     );
     const scores = data.metrics.map(
-      (m, i) => `${data.names.length > 1 ? `${systemLabel(data, i)}: ` : ""}EM ${withInterval(m, "em")} · F1 ${withInterval(m, "f1")}`,
+      (m, i) =>
+        `${data.names.length > 1 ? `${systemLabel(data, i)}: ` : ""}EM ${withInterval(m, "em")} · F1 ${withInterval(m, "f1")}`,
     );
     return el(
       "header",
@@ -500,7 +635,9 @@
       for (const item of view.shown.slice(view.drawn, end)) {
         if (view.how === "passage" && item.paragraph !== view.paragraph) {
           view.paragraph = item.paragraph;
-          nodes.push(el("h3", { class: "paragraph-head", text: `Paragraph ${item.paragraph + 1}` }));
+          nodes.push(
+            el("h3", { class: "paragraph-head", text: `Paragraph ${item.paragraph + 1}` }),
+          );
         }
         if (!cards.has(item)) cards.set(item, card(data, item));
         nodes.push(cards.get(item));
@@ -517,16 +654,21 @@
       view.shown = sorted(items.filter(currentFilter(controls.sliceOptions)), view.how);
       view.drawn = 0;
       view.paragraph = -1;
-      document.getElementById("count").textContent = `${view.shown.length} of ${items.length} questions`;
+      document.getElementById("count").textContent =
+        `${view.shown.length} of ${items.length} questions`;
       list.replaceChildren();
-      if (!view.shown.length) list.append(el("p", { class: "empty", text: "No question matches these filters." }));
+      if (!view.shown.length)
+        list.append(el("p", { class: "empty", text: "No question matches these filters." }));
       drawMore();
     };
     more.addEventListener("click", drawMore);
     // the next cards are drawn as the reader scrolls near the end of those drawn
-    new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting) && !more.hidden) drawMore();
-    }, { rootMargin: "600px" }).observe(more);
+    new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting) && !more.hidden) drawMore();
+      },
+      { rootMargin: "600px" },
+    ).observe(more);
     controls = toolbar(data, items, draw);
     const main = el("main", {}, controls.bar, legend(data), list, more);
     return { nodes: [articleHeader(data, items), main], draw };

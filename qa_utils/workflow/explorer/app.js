@@ -46,6 +46,7 @@
     return el("span", { class: "bar" }, fill);
   }
 
+  /** An article title as people write it (SQuAD titles use underscores). */
   const titleText = (title) => title.replaceAll("_", " ");
 
   /** "A · name" when two systems are compared (tables say A and B), else the name. */
@@ -106,6 +107,7 @@
 
   // --- index page --------------------------------------------------------------------------
 
+  /** One system's box on the index: EM/F1 with intervals, ids without a match, confidences. */
   function systemSummary(data, i) {
     const m = data.overall[i];
     const ids = data.ids[i];
@@ -133,6 +135,7 @@
     );
   }
 
+  /** The paired test of the two systems (A minus B), or nothing with one system. */
   function comparisonSummary(data) {
     if (!data.comparison) return null;
     const lines = data.comparison.map(
@@ -196,6 +199,7 @@
     return el("table", { id, class: "grid" }, el("thead", {}, head), body);
   }
 
+  /** The articles table's columns: how each cell is drawn and what it sorts by. */
   function articleColumns(data) {
     const columns = [
       {
@@ -251,6 +255,7 @@
     return columns;
   }
 
+  /** The index page: summaries and the table of articles. */
   function renderIndex(data) {
     document.title = `SQuAD explorer: ${data.names.join(" vs ")}`;
     const rows = data.articles.map((row, position) => ({ ...row, position }));
@@ -320,10 +325,12 @@
     return items;
   }
 
+  /** A small label (answer type, slice, error category). */
   function chip(text, className = "") {
     return el("span", { class: `chip ${className}`.trim(), text });
   }
 
+  /** One system's answer to a question: scores, prediction and the highlighted passage. */
   function systemColumn(data, item, i) {
     const a = item.q.answers[i];
     const prediction = a.text
@@ -362,6 +369,7 @@
     );
   }
 
+  /** A question's card: question, gold answers, slices and every system's column. */
   function card(data, item) {
     const q = item.q;
     const golds = [...new Set(q.gold.map((g) => g[0]))];
@@ -576,6 +584,7 @@
     });
   }
 
+  /** What the highlight colours mean. */
   function legend(data) {
     // our records carry each answer's own span; a text-only file's is found by searching
     const located = data.has_confidence.some((has) => !has);
@@ -594,6 +603,7 @@
     );
   }
 
+  /** The article's header: navigation, title, counts and scores. */
   function articleHeader(data, items) {
     const nav = el(
       "nav",
@@ -621,6 +631,7 @@
 
   const CHUNK = 50; // cards drawn at a time: the largest article has 810 questions
 
+  /** The article page: toolbar, legend and the cards, drawn CHUNK at a time. */
   function renderArticle(data) {
     document.title = `${titleText(data.title)}: SQuAD explorer`;
     const items = questionItems(data);
@@ -674,6 +685,7 @@
     return { nodes: [articleHeader(data, items), main], draw };
   }
 
+  /** Draw the page this data script belongs to. */
   function start() {
     const app = document.getElementById("app");
     if (!DATA) {

@@ -131,7 +131,10 @@
         el("span", { class: "label", text: "F1 " }),
         withInterval(m, "f1"),
       ),
-      el("div", { class: "muted", text: `${m.n} questions · ${notes.join(" · ")}` }),
+      el("div", {
+        class: "muted",
+        text: `${m.n.toLocaleString("en")} questions · ${notes.join(" · ")}`,
+      }),
     );
   }
 
@@ -267,7 +270,7 @@
         el("h1", { text: "SQuAD explorer" }),
         el("p", {
           class: "sub",
-          text: `${data.names.join(" vs ")} on ${data.dataset}: ${rows.length} articles, ${total} questions`,
+          text: `${data.names.join(" vs ")} on ${data.dataset}: ${rows.length} articles, ${total.toLocaleString("en")} questions`,
         }),
       ),
       el(
@@ -361,7 +364,7 @@
         el("span", { class: "label", text: "Prediction " }),
         prediction,
         " ",
-        chip(a.type, "type"),
+        a.text ? chip(a.type, "type") : null, // an empty answer has no type
         chip(a.error, "error"),
         missing,
       ),

@@ -34,6 +34,7 @@ import pandas as pd
 from qa_utils.analysis.answer_types import ANSWER_TYPES
 from qa_utils.analysis.slicing import ERROR_CATEGORIES, SLICES, add_features
 from qa_utils.analysis.tables import (
+    InputFileError,
     compare_tables,
     load_dataset,
     load_predictions,
@@ -122,11 +123,15 @@ def load_inputs(
     first = load_predictions(predictions)
     if only_predicted:
         examples = only_answered(examples, first)
+    if len(examples) == 0:
+        raise InputFileError(f"{predictions}: no question of {dataset} to show")
     scored = [build_records(examples, first)]
     if records is not None:
         scored[0].table = merge_records(scored[0].table, load_records(records))
     if compare is not None:
         scored.append(build_records(examples, load_predictions(compare)))
+    for system in scored:  # a question the file leaves out is not one it left unanswered
+        system.table["missing"] = system.table["id"].isin(set(system.missing_ids))
     paths = [predictions] + ([compare] if compare is not None else [])
     return Inputs(system_names(paths), scored, Path(dataset).name)
 
@@ -162,6 +167,7 @@ def answer_entry(row: dict[str, Any]) -> dict[str, Any]:
         "confidence": number(row["confidence"], 4),
         "type": str(row["pred_type"]),
         "error": str(row["error_category"]),
+        "missing": bool(row["missing"]),
     }
 
 
@@ -207,6 +213,7 @@ QUESTION_COLUMNS = (
 
 ANSWER_COLUMNS = (
     "prediction", "pred_start", "pred_end", "em", "f1", "confidence", "pred_type", "error_category",
+    "missing",
 )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qa_utils.analysis.tables import InputFileError
 from qa_utils.cli import main
 from qa_utils.core.data import load_squad
 from qa_utils.core.metrics import read_predictions, score_predictions
@@ -103,6 +104,7 @@ def test_text_files_of_other_systems_empty_missing_and_absent_answers(tmp_path):
     assert answers["r2"]["text"] == "" and answers["r2"]["start"] == -1
     assert answers["r3"]["start"] == -1 and answers["r3"]["error"] == "not in context"
     assert answers["r4"] == {**answers["r4"], "text": "", "em": 0, "error": "no answer"}
+    assert answers["r4"]["missing"] and not answers["r2"]["missing"]  # left out / left empty
     index = read_data(site.out / "data/index.js")
     assert index["ids"] == [{"missing": 11, "unknown": 1}]
 
@@ -141,6 +143,10 @@ def test_comparison_counts_the_questions_answered_differently(tmp_path):
 def test_only_predicted_keeps_the_questions_with_a_prediction(tmp_path):
     site = explore(load_inputs(DATASET, PREDICTIONS, only_predicted=True), tmp_path, n_resamples=50)
     assert site.questions == 13 and "m3" not in questions(read_data(site.out / "data/002.js"))
+    strangers = tmp_path / "strangers.json"
+    strangers.write_text(json.dumps({"zz": "no such question"}), encoding="utf-8")
+    with pytest.raises(InputFileError, match="strangers.json: no question of .* to show"):
+        load_inputs(DATASET, strangers, only_predicted=True)
 
 
 def test_markup_in_titles_and_passages_is_escaped_in_pages_and_kept_as_data(tmp_path):

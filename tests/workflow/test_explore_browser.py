@@ -111,11 +111,16 @@ def test_passages_highlight_gold_predicted_and_overlap_in_their_colours(browser,
     assert browser.errors() == []
 
 
-def test_an_empty_prediction_shows_no_answer_and_only_the_gold_span(browser, site, tmp_path):
+def test_empty_and_left_out_predictions_show_as_such_with_only_the_gold_span(
+    browser, site, tmp_path
+):
     browser.open((site.out / "articles" / "001.html").as_uri())
     card = browser.one("article.qa[data-id='r2']")
     assert card.find_element("css selector", ".pred-text").text == "no answer"
     assert marks(card, "gold") == ["slate"] and marks(card, "pred") == marks(card, "both") == []
+    browser.open((site.out / "articles" / "002.html").as_uri())
+    missing = browser.one("article.qa[data-id='m3'] .pred-text")  # not in the prediction file
+    assert missing.text == "not in the prediction file"
     browser.screenshot(tmp_path / "no_answer.png")
 
 

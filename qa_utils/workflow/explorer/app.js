@@ -338,7 +338,10 @@
     const a = item.q.answers[i];
     const prediction = a.text
       ? el("span", { class: "pred-text", text: a.text })
-      : el("span", { class: "pred-text no-answer", text: "no answer" });
+      : el("span", {
+          class: "pred-text no-answer",
+          text: a.missing ? "not in the prediction file" : "no answer",
+        });
     const missing = a.text && a.start < 0 ? chip("not found in the passage", "warn") : null;
     return el(
       "section",

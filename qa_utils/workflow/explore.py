@@ -23,6 +23,7 @@ import html
 import json
 import math
 import shutil
+import statistics
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -379,14 +380,23 @@ def typing_name(nlp: Language | None) -> str:
     return f"spaCy {nlp.meta['lang']}_{nlp.meta['name']}"
 
 
+def readable_size(size: float) -> str:
+    """Bytes in KB below a megabyte, else in MB.
+
+    >>> readable_size(33_400), readable_size(8_800_000)
+    ('33 KB', '8.8 MB')
+    """
+    return f"{size / 1e3:.0f} KB" if size < 1e6 else f"{size / 1e6:.1f} MB"
+
+
 def site_summary(site: Site, seconds: float) -> str:
     """One line: what was written where, how large and how long it took."""
     pages = sorted(site.article_bytes())
-    median = pages[len(pages) // 2]
     return (
         f"wrote {site.out / 'index.html'}: {site.articles} articles, {site.questions} questions, "
-        f"{len(site.sizes)} files, {site.total_bytes / 1e6:.1f} MB; article page + data "
-        f"{median / 1e3:.0f} KB median, {pages[-1] / 1e3:.0f} KB largest; {seconds:.1f} s"
+        f"{len(site.sizes)} files, {readable_size(site.total_bytes)}; article page + data "
+        f"{readable_size(statistics.median(pages))} median, {readable_size(pages[-1])} largest; "
+        f"{seconds:.1f} s"
     )
 
 

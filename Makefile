@@ -35,7 +35,7 @@ BROWSER_OR_SKIP := $(MAKE) --no-print-directory browser || echo "warning: no chr
 ## lint, every test tier: unit tests + doctests, slow tests (browser tests included), notebooks
 test: install
 	$(BROWSER_OR_SKIP)
-	$(PY) -m ruff check qa_utils tests benchmarks notebooks
+	$(PY) -m ruff check qa_utils tests benchmarks notebooks docs
 	$(PYTEST) qa_utils tests notebooks --nbval-lax
 
 ## the fast tier (under a minute): no subprocess, no training, no notebook
@@ -52,5 +52,5 @@ test-notebooks: install
 	$(PYTEST) notebooks --nbval-lax
 
 lint: install
-	$(PY) -m ruff check qa_utils tests benchmarks notebooks
-	$(PY) -m ruff format --check qa_utils tests benchmarks
+	$(PY) -m ruff check qa_utils tests benchmarks notebooks docs
+	$(PY) -m ruff format --check qa_utils tests benchmarks docs

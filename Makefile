@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-slow test-notebooks lint
+.PHONY: install browser run test test-fast test-slow test-notebooks lint
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,23 +15,36 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# apt-get needs root: sudo when not root
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+## Debian's chromium and chromium-driver for the browser tests (which skip where none installs)
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
 ## run the notebooks in order with papermill into runs/<profile>-<timestamp>/
 run: install
 	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils run --profile $(PROFILE)
 
 PYTEST := QA_PROFILE=smoke HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m pytest -p no:cacheprovider
 
-## lint, every test tier: unit tests + doctests, slow tests, then every notebook under nbval
+BROWSER_OR_SKIP := $(MAKE) --no-print-directory browser || echo "warning: no chromium: browser tests skip" >&2
+
+## lint, every test tier: unit tests + doctests, slow tests (browser tests included), notebooks
 test: install
-	$(PY) -m ruff check qa_utils tests benchmarks notebooks
+	$(BROWSER_OR_SKIP)
+	$(PY) -m ruff check qa_utils tests benchmarks notebooks docs
 	$(PYTEST) qa_utils tests notebooks --nbval-lax
 
 ## the fast tier (under a minute): no subprocess, no training, no notebook
 test-fast: install
 	$(PYTEST) qa_utils tests -m "not slow and not notebooks"
 
-## subprocesses, torchrun, the service, model training
+## subprocesses, torchrun, the service, model training, the pages in a browser
 test-slow: install
+	$(BROWSER_OR_SKIP)
 	$(PYTEST) tests -m slow
 
 ## every notebook under nbval with the smoke profile
@@ -39,5 +52,5 @@ test-notebooks: install
 	$(PYTEST) notebooks --nbval-lax
 
 lint: install
-	$(PY) -m ruff check qa_utils tests benchmarks notebooks
-	$(PY) -m ruff format --check qa_utils tests benchmarks
+	$(PY) -m ruff check qa_utils tests benchmarks notebooks docs
+	$(PY) -m ruff format --check qa_utils tests benchmarks docs

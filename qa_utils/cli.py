@@ -6,6 +6,7 @@ Commands, in the order of the data flow:
 - `evaluate`  predict, score and write every result file of a run
 - `score`     EM/F1 of a prediction file, exactly like the official evaluate-v1.1.py
 - `analyse`   slices with intervals, answer types, error categories, calibration, comparison
+- `explore`   a static site to read every question, its gold answers and the predictions
 - `serve`     answer questions over HTTP
 - `run`       execute the chapter's notebooks in order with papermill
 - `publish`   copy an executed run's notebooks into notebooks/ for readers
@@ -21,6 +22,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ EPILOG = """examples:
   python -m qa_utils evaluate --model runs/smoke/model --profile smoke --output runs/smoke/eval
   python -m qa_utils score ../shared/squad/dev-v1.1.json runs/smoke/eval/predictions.json
   python -m qa_utils analyse ../shared/squad/dev-v1.1.json predictions.json --out runs/analysis
+  python -m qa_utils explore ../shared/squad/dev-v1.1.json predictions.json --out runs/explorer
   python -m qa_utils serve --model runs/quick/model --port 8000
   python -m qa_utils run --profile smoke --only 01 02
 """
@@ -210,6 +213,42 @@ def run_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- explore ------------------------------------------------------------------------------------
+
+
+def add_explore(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("dataset", type=Path, help="SQuAD v1.1 dataset JSON (e.g. dev-v1.1.json)")
+    add("predictions", type=Path, help="official-format predictions {id: text}")
+    add("--out", type=Path, required=True, help="folder for the site (open OUT/index.html)")
+    add("--compare", type=Path, help="second prediction file, shown side by side")
+    add("--records", type=Path, help="our records.parquet of PREDICTIONS: confidences, spans")
+    add("--only-predicted", action="store_true", help="only the questions PREDICTIONS answers")
+    add("--bootstrap", type=int, default=1000, help="bootstrap resamples of every interval")
+    add("--seed", type=int, default=0, help="seed of the resampling")
+    add("--no-spacy", action="store_true", help="use the rule-based answer typing")
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    """Write the explorer site of a prediction file (and another to compare) to --out."""
+    # pandas, datasets and spaCy load only for the commands that need them (seconds).
+    from qa_utils.analysis.answer_types import load_spacy
+    from qa_utils.analysis.tables import InputFileError
+    from qa_utils.workflow.explore import explore, load_inputs, site_summary
+
+    started = time.perf_counter()
+    try:
+        inputs = load_inputs(
+            args.dataset, args.predictions, args.compare, args.records, args.only_predicted
+        )
+    except InputFileError as err:
+        raise UserError(str(err)) from err
+    nlp = None if args.no_spacy else load_spacy()
+    site = explore(inputs, args.out, nlp, args.bootstrap, args.seed)
+    print(site_summary(site, time.perf_counter() - started))
+    return 0
+
+
 # --- serve --------------------------------------------------------------------------------------
 
 
@@ -336,6 +375,7 @@ COMMANDS: dict[str, Command] = {
     "evaluate": ("predict and score on the dev set", add_evaluate, run_evaluate),
     "score": ("EM/F1 of a prediction file (= evaluate-v1.1.py)", add_score, run_score),
     "analyse": ("error analysis of a prediction file", add_analyse, run_analyse),
+    "explore": ("a static site to read every prediction", add_explore, run_explore),
     "serve": ("answer questions over HTTP", add_serve, run_serve),
     "run": ("run the chapter's notebooks with papermill", add_run, run_run),
     "publish": ("copy a run's notebooks into notebooks/", add_publish, run_publish),

@@ -162,14 +162,41 @@ def infer(
     return Inference(examples, features, predictions, seconds)
 
 
+NBEST_SHOWN = 5
+"""Candidates `QAModel.answer` returns with its answer (the service's `nbest`, the demo page)."""
+
+
 @dataclass(frozen=True)
-class Answer:
-    """One answer: its text, character span in the context (end exclusive) and confidence."""
+class Candidate:
+    """One of the n-best spans: text, character span (end exclusive) and probability."""
 
     text: str
     start: int
     end: int
     score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: its text, character span in the context (end exclusive) and confidence.
+
+    `nbest` holds the best candidates, best first (the answer itself is the first); the score
+    of each is its probability among the n-best, the same scale as the answer's `score`.
+    """
+
+    text: str
+    start: int
+    end: int
+    score: float
+    nbest: tuple[Candidate, ...] = ()
+
+
+def top_candidates(prediction: Prediction, n: int = NBEST_SHOWN) -> tuple[Candidate, ...]:
+    """The first `n` entries of a prediction's n-best list as `Candidate`s."""
+    return tuple(
+        Candidate(c["text"], int(c["start"]), int(c["end"]), float(c["probability"]))
+        for c in prediction.nbest[:n]
+    )
 
 
 class QAModel:
@@ -192,10 +219,10 @@ class QAModel:
         return cls(load_qa_model(name_or_path), load_tokenizer(name_or_path), chosen)
 
     def answer(self, question: str, context: str) -> Answer:
-        """Answer one question about one context (the question-answering pipeline, offline)."""
+        """Answer one question about one context, with its best `NBEST_SHOWN` candidates."""
         examples = Dataset.from_dict({"id": ["q"], "question": [question], "context": [context]})
         best = infer(self.model, self.tokenizer, examples, self.settings).predictions["q"]
-        return Answer(best.text, best.start, best.end, best.confidence)
+        return Answer(best.text, best.start, best.end, best.confidence, top_candidates(best))
 
     def answer_all(self, examples: Dataset) -> Inference:
         """Answer many questions in batches."""

@@ -6,11 +6,15 @@ Start it with one command (Ctrl-C or SIGTERM stops it cleanly)::
 
 Endpoints:
 
+- ``GET /``: a demo page (``static/demo.html``): paste a passage, ask a question, see the
+  answer highlighted in the passage with its score, the n-best list and the latency. It calls
+  ``POST /answer`` like any client, so it shows exactly what the API returns, errors included.
 - ``POST /answer`` with JSON ``{"question": str, "context": str}`` returns ``{"answer",
-  "start", "end", "score", "latency_ms", "model_ms"}`` (``latency_ms``: time in the service,
-  waiting included; ``model_ms``: the model call alone). Missing fields, wrong types and
-  empty or blank strings get 422, a question or context over the size limits gets 413, each
-  with a readable ``detail``.
+  "start", "end", "score", "latency_ms", "model_ms", "nbest"}`` (``latency_ms``: time in the
+  service, waiting included; ``model_ms``: the model call alone; ``nbest``: the best
+  candidates with text, start, end and score, best first, or null when the answerer gives
+  none). Missing fields, wrong types and empty or blank strings get 422, a question or context
+  over the size limits gets 413, each with a readable ``detail``.
 - ``GET /health``: ``{"status": "ok", "model": ..., "in_flight": n}`` once the model is loaded.
 - ``GET /metrics``: Prometheus text format: requests by endpoint and status, request and
   model latency histograms, requests in flight, requests turned away.
@@ -26,8 +30,9 @@ finish (at most ``--graceful-timeout`` seconds), then the app's lifespan closes 
 pool and the process exits with status 0 (a signal during startup also exits with 0).
 
 Anything with ``.answer(question, context)`` returning an object with ``text``, ``start``,
-``end`` and ``score`` can be served (`Answerer`): ``--model`` takes a model folder,
-``embedded`` (loaded with `qa_utils.core.inference.QAModel`) or ``package.module:factory``.
+``end``, ``score`` (and optionally ``nbest``) can be served (`Answerer`): ``--model`` takes a
+model folder, ``embedded`` (loaded with `qa_utils.core.inference.QAModel`) or
+``package.module:factory``.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -61,11 +67,16 @@ LOGGER = logging.getLogger("qa_utils.serve")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-ENDPOINTS = ("/answer", "/health", "/metrics")
+ENDPOINTS = ("/", "/answer", "/health", "/metrics")
+STATIC_DIR = Path(__file__).with_name("static")
+"""The demo page's HTML, JavaScript and CSS (package data)."""
 
 
 class Answer(Protocol):
-    """What an answerer returns: the span's text, its character offsets and a confidence."""
+    """What an answerer returns: the span's text, its character offsets and a confidence.
+
+    An answer may also carry ``nbest``: candidates with text, start, end and score.
+    """
 
     text: str
     start: int
@@ -104,6 +115,15 @@ class AnswerRequest(BaseModel):
         return value
 
 
+class CandidateResponse(BaseModel):
+    """One of the n-best candidates in a POST /answer response."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+
+
 class AnswerResponse(BaseModel):
     """Body of a successful POST /answer."""
 
@@ -113,6 +133,18 @@ class AnswerResponse(BaseModel):
     score: float
     latency_ms: float
     model_ms: float
+    nbest: list[CandidateResponse] | None = None
+
+
+def candidates(result: Answer) -> list[CandidateResponse] | None:
+    """The answer's n-best list for the response, or None when the answerer gives none."""
+    nbest = getattr(result, "nbest", None)
+    if not nbest:
+        return None
+    return [
+        CandidateResponse(text=c.text, start=int(c.start), end=int(c.end), score=float(c.score))
+        for c in nbest
+    ]
 
 
 @dataclass(frozen=True)
@@ -258,7 +290,13 @@ async def answer_endpoint(body: AnswerRequest, request: Request) -> AnswerRespon
         score=float(result.score),
         latency_ms=1000 * (time.perf_counter() - started),
         model_ms=1000 * model_s,
+        nbest=candidates(result),
     )
+
+
+async def demo_page() -> FileResponse:
+    """GET /: the demo page, which asks POST /answer from the browser."""
+    return FileResponse(STATIC_DIR / "demo.html", media_type="text/html")
 
 
 async def health_endpoint(request: Request) -> dict[str, Any]:
@@ -297,6 +335,8 @@ def create_app(
     app.state.model_name, app.state.in_flight = model_name or "model", 0
     app.middleware("http")(observe)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_api_route("/", demo_page, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/answer", answer_endpoint, methods=["POST"], response_model=AnswerResponse)
     app.add_api_route("/health", health_endpoint, methods=["GET"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"])

@@ -2,11 +2,14 @@
 
 Each run gets its own folder `runs/<profile>-<timestamp>/` holding the executed notebooks,
 an HTML export of each, the figures, the model and evaluation files the notebooks write,
-and `summary.json` / `summary.md` with each notebook's key numbers.
+the prediction explorer (`explorer/index.html`, written as soon as a notebook has written
+`eval/predictions.json`), and `summary.json` / `summary.md` / `summary.html` with each
+notebook's key numbers and links to the explorer and the notebooks' HTML.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 import time
@@ -14,11 +17,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from qa_utils.analysis.answer_types import load_spacy
+from qa_utils.analysis.tables import InputFileError
+from qa_utils.core.data import resolve_squad_source
 from qa_utils.project.cpu import passive_openmp
 from qa_utils.project.io import atomic_write_json, atomic_write_text
 from qa_utils.project.paths import project_root
+from qa_utils.workflow.explore import explore, load_inputs
 
 SUMMARIES = "summaries"
+
+
+EXPLORER = "explorer/index.html"
+"""The run's prediction explorer, relative to the run folder."""
+
+
+EXPLORER_TEXT = "every evaluated question, its gold answers and the model's answer in the passage"
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -38,13 +52,36 @@ def collect_summary(run_dir: Path) -> dict[str, dict[str, Any]]:
     return {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in files}
 
 
-def summary_markdown(summary: dict[str, dict[str, Any]], header: dict[str, Any]) -> str:
-    """The summary as a readable Markdown page."""
+def summary_markdown(
+    summary: dict[str, dict[str, Any]], header: dict[str, Any], explorer: bool = False
+) -> str:
+    """The summary as a readable Markdown page (linking the explorer when the run has one)."""
     lines = ["# Run summary", ""] + [f"- **{k}**: {v}" for k, v in header.items()] + [""]
+    if explorer:
+        lines += [f"[Prediction explorer]({EXPLORER}): {EXPLORER_TEXT}", ""]
     for notebook, values in summary.items():
         lines += [f"## {notebook}", "", "| key | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in values.items()] + [""]
     return "\n".join(lines)
+
+
+def summary_html(
+    summary: dict[str, dict[str, Any]], header: dict[str, Any], explorer: bool = False
+) -> str:
+    """The summary as an HTML page that links the explorer and each notebook's HTML export."""
+    e = html.escape
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>Run summary</title>",
+        "<h1>Run summary</h1>",
+    ]
+    parts += ["<ul>", *(f"<li><b>{e(k)}</b>: {e(str(v))}</li>" for k, v in header.items()), "</ul>"]
+    if explorer:
+        parts.append(f"<p><a href='{EXPLORER}'>Prediction explorer</a>: {e(EXPLORER_TEXT)}</p>")
+    for notebook, values in summary.items():
+        link = f"<a href='notebooks/{e(notebook)}.html'>{e(notebook)}</a>"
+        rows = "".join(f"<tr><td>{e(k)}</td><td>{e(_fmt(v))}</td></tr>" for k, v in values.items())
+        parts += [f"<h2>{link}</h2>", f"<table border='1'>{rows}</table>"]
+    return "\n".join(parts) + "\n"
 
 
 def _fmt(value: Any) -> str:
@@ -113,13 +150,45 @@ def run_all(
             print(failure_message(source, err), file=sys.stderr)
             return 1
         print(f"  done in {timings[source.stem]:.0f} s", flush=True)
+        refresh_explorer(run_dir)
     header["notebook_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     header["total_seconds"] = round(sum(timings.values()), 1)
     summary = collect_summary(run_dir)
+    explorer = (run_dir / EXPLORER).is_file()
+    if explorer:
+        header["explorer"] = EXPLORER
     atomic_write_json(run_dir / "summary.json", {"run": header, "notebooks": summary})
-    atomic_write_text(run_dir / "summary.md", summary_markdown(summary, header))
+    atomic_write_text(run_dir / "summary.md", summary_markdown(summary, header, explorer))
+    atomic_write_text(run_dir / "summary.html", summary_html(summary, header, explorer))
     print(f"run folder: {run_dir}")
     return 0
+
+
+def refresh_explorer(run_dir: Path, use_spacy: bool = True) -> Path | None:
+    """Write the run's explorer when eval/predictions.json is newer than it; return its index.
+
+    The run's notebooks may evaluate a subset of the dev set (the profile's dev_questions), so
+    the explorer shows the questions that have a prediction. A failure is reported, not
+    raised: the notebooks' results stand without their explorer. Answer types come from spaCy
+    like notebook 04's (`use_spacy=False`: the rule-based typing).
+    """
+    predictions = run_dir / "eval" / "predictions.json"
+    records = run_dir / "eval" / "records.parquet"
+    index = run_dir / EXPLORER
+    if not predictions.is_file():
+        return None
+    if index.is_file() and index.stat().st_mtime >= predictions.stat().st_mtime:
+        return index
+    try:
+        dataset = Path(resolve_squad_source("validation"))
+        found = records if records.is_file() else None
+        inputs = load_inputs(dataset, predictions, records=found, only_predicted=True)
+        site = explore(inputs, index.parent, load_spacy() if use_spacy else None)
+    except (InputFileError, OSError, ValueError) as err:
+        print(f"  explorer not written: {err}", file=sys.stderr, flush=True)
+        return None
+    print(f"  explorer: {site.questions} questions in {index}", flush=True)
+    return index
 
 
 def _relative(run_dir: Path) -> str:

@@ -8,7 +8,13 @@ import torch
 from datasets import Dataset
 
 from qa_utils.core.features import build_eval_features
-from qa_utils.core.inference import QAModel, infer, length_sorted_batches, predict_logits
+from qa_utils.core.inference import (
+    NBEST_SHOWN,
+    QAModel,
+    infer,
+    length_sorted_batches,
+    predict_logits,
+)
 from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
 from qa_utils.core.postprocess import PAD_LOGIT, postprocess_predictions
 from qa_utils.project.config import InferenceSettings
@@ -108,6 +114,23 @@ def test_answer_returns_a_span_of_the_context(model, tokenizer):
     answer = qa.answer("When was the tower finished?", context)
     assert context[answer.start : answer.end] == answer.text
     assert answer.text and 0.0 < answer.score <= 1.0
+
+
+def test_answer_carries_its_nbest_best_first_starting_with_the_answer(model, tokenizer):
+    qa = QAModel(model, tokenizer, SETTINGS)
+    context = "The ferry to Velmora leaves twice a day from the old harbour in summer."
+    answer = qa.answer("How often does the ferry leave?", context)
+    assert len(answer.nbest) == NBEST_SHOWN
+    first = answer.nbest[0]
+    assert (first.text, first.start, first.end, first.score) == (
+        answer.text,
+        answer.start,
+        answer.end,
+        answer.score,
+    )
+    assert all(context[c.start : c.end] == c.text for c in answer.nbest)
+    scores = [c.score for c in answer.nbest]
+    assert scores == sorted(scores, reverse=True) and sum(scores) <= 1.0 + 1e-6
 
 
 def test_load_rejects_a_missing_model_path(tmp_path):

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from prometheus_client import generate_latest
 
-from qa_utils.core.inference import Answer
+from qa_utils.core.inference import Answer, Candidate
 from qa_utils.serve import main as serve_main
 from qa_utils.serving import harness
 from qa_utils.serving.app import ServiceLimits, create_app, trained_or_embedded
@@ -24,7 +24,7 @@ from qa_utils.serving.replay import ReplayConfig, replay, stream_summary
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_MODULE = """
-from qa_utils.core.inference import Answer
+from qa_utils.core.inference import Answer, Candidate
 
 class FirstWord:
     def answer(self, question, context):
@@ -43,6 +43,18 @@ class FirstWord:
         time.sleep(self.pause_s)
         word = context.split()[0]
         return Answer(word, 0, len(word), 0.5)
+
+
+class WithNBest:
+    """Answers with the first two words of the context as its n-best list."""
+
+    def answer(self, question: str, context: str) -> Answer:
+        first, second = context.split()[:2]
+        nbest = (
+            Candidate(first, 0, len(first), 0.75),
+            Candidate(second, len(first) + 1, len(first) + 1 + len(second), 0.25),
+        )
+        return Answer(first, 0, len(first), 0.75, nbest)
 
 
 class Blocking:
@@ -79,6 +91,31 @@ def test_answer_returns_span_score_and_latency(url):
     body = httpx.post(f"{url}/answer", json=BODY).json()
     assert body["answer"] == "Velmora" and (body["start"], body["end"]) == (0, 7)
     assert body["score"] == 0.5 and body["latency_ms"] >= body["model_ms"] > 0
+
+
+def test_answer_has_no_nbest_when_the_answerer_gives_none(url):
+    assert httpx.post(f"{url}/answer", json=BODY).json()["nbest"] is None
+
+
+def test_answer_returns_the_answerers_nbest_best_first():
+    with serve_in_thread(create_app(WithNBest)) as address:
+        body = httpx.post(f"{address}/answer", json=BODY).json()
+    assert (body["answer"], body["score"]) == ("Velmora", 0.75)
+    assert body["nbest"] == [
+        {"text": "Velmora", "start": 0, "end": 7, "score": 0.75},
+        {"text": "is", "start": 8, "end": 10, "score": 0.25},
+    ]
+
+
+def test_root_serves_the_demo_page_and_its_script(url):
+    page = httpx.get(f"{url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for needed in ('id="context"', 'id="question"', 'id="nbest"', 'src="static/demo.js"'):
+        assert needed in page.text
+    script = httpx.get(f"{url}/static/demo.js")
+    assert script.status_code == 200 and 'fetch("answer"' in script.text
+    assert httpx.get(f"{url}/static/demo.css").status_code == 200
+    assert httpx.get(f"{url}/static/missing.js").status_code == 404
 
 
 def test_health(url):
@@ -247,6 +284,8 @@ def test_real_model_service_answers_a_hundred_concurrent_requests_and_stops_clea
     finally:
         status = service.stop()
     assert one["answer"] == BODY["context"][one["start"] : one["end"]] and 0 <= one["score"] <= 1
+    top = one["nbest"][0]  # the n-best of the one inference path, the answer first
+    assert (top["text"], top["start"], top["score"]) == (one["answer"], one["start"], one["score"])
     assert len(log) == 100 and (log["status"] == 200).all(), log["error"].unique()
     assert log["prediction"].map(lambda answer: any(answer in c for c in SHORT_CONTEXTS)).all()
     summary = stream_summary(log.assign(em=0.0, f1=0.0))

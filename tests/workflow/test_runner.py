@@ -12,7 +12,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 from qa_utils.core.data import load_squad
 from qa_utils.project.config import get_profile
 from qa_utils.training.train import train
-from qa_utils.workflow.runner import collect_summary, record_summary, run_all, summary_markdown
+from qa_utils.workflow.runner import (
+    collect_summary,
+    record_summary,
+    refresh_explorer,
+    run_all,
+    summary_html,
+    summary_markdown,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini_squad.json"
@@ -34,6 +41,45 @@ def test_papermill_injects_parameters_and_the_notebook_records_metrics(tmp_path,
     assert (run_dir / "notebooks" / "03_evaluation_metrics.html").is_file()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["notebooks"]["03_evaluation_metrics"]["questions"] == 7
+    # the explorer of the 7 evaluated questions, linked from the summary pages
+    assert summary["run"]["explorer"] == "explorer/index.html"
+    assert explorer_questions(run_dir) == 7
+    assert "[Prediction explorer](explorer/index.html)" in (run_dir / "summary.md").read_text()
+    assert "href='explorer/index.html'" in (run_dir / "summary.html").read_text()
+
+
+def explorer_questions(run_dir: Path) -> int:
+    """How many questions the run's explorer shows (from its index data script)."""
+    text = (run_dir / "explorer" / "data" / "index.js").read_text(encoding="utf-8")
+    index = json.loads(text.removeprefix("window.EXPLORER_DATA = ").removesuffix(";\n"))
+    return sum(article["questions"] for article in index["articles"])
+
+
+def test_the_explorer_is_written_once_predictions_exist_and_kept_until_they_change(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("QA_SQUAD_DEV", str(ROOT / "tests" / "fixtures" / "analysis_squad.json"))
+    run_dir = tmp_path / "run"
+    assert refresh_explorer(run_dir, use_spacy=False) is None  # nothing evaluated yet
+    predictions = run_dir / "eval" / "predictions.json"
+    predictions.parent.mkdir(parents=True)
+    predictions.write_text(json.dumps({"v1": "1902", "r2": "slate", "m4": "June"}))
+    index = refresh_explorer(run_dir, use_spacy=False)
+    assert index == run_dir / "explorer" / "index.html" and explorer_questions(run_dir) == 3
+    written = index.stat().st_mtime_ns
+    assert refresh_explorer(run_dir, use_spacy=False) == index
+    assert index.stat().st_mtime_ns == written  # up to date: not rewritten
+
+
+def test_summary_pages_link_the_explorer_and_escape_values():
+    summary = {"03_evaluation_metrics": {"model": "<b>x</b>", "f1": 61.234}}
+    header = {"profile": "smoke"}
+    page = summary_html(summary, header, explorer=True)
+    assert "<a href='explorer/index.html'>Prediction explorer</a>" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<td>61.23</td>" in page
+    assert "href='notebooks/03_evaluation_metrics.html'" in page
+    assert "(explorer/index.html)" in summary_markdown(summary, header, explorer=True)
+    assert "explorer" not in summary_markdown(summary, header)
 
 
 def _notebook(path: Path, *sources: str) -> None:

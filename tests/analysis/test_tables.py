@@ -198,6 +198,7 @@ def cli_run(fixture_paths, scored, tmp_path_factory) -> tuple[int, str, Path]:
     return status, folder / "out"
 
 
+@pytest.mark.slow
 def test_cli_writes_tables_figures_and_a_summary(cli_run, capsys):
     status, out_dir = cli_run
     written = {p.name for p in out_dir.iterdir()}
@@ -211,6 +212,7 @@ def test_cli_writes_tables_figures_and_a_summary(cli_run, capsys):
     assert len(examples) == 14 and "context" not in examples
 
 
+@pytest.mark.slow
 def test_cli_summary(fixture_paths, tmp_path, capsys):
     status, out, _ = run_cli(
         [fixture_paths["squad"], fixture_paths["predictions"], "--out", tmp_path, "--no-spacy"],
@@ -222,6 +224,7 @@ def test_cli_summary(fixture_paths, tmp_path, capsys):
     assert "reliability.png" not in {p.name for p in tmp_path.iterdir()}
 
 
+@pytest.mark.slow
 def test_cli_paired_comparison_detects_blanked_answers(synthetic, tmp_path, capsys):
     base = [synthetic["dataset"], synthetic["predictions"], "--out", tmp_path, "--no-spacy"]
     status, out, _ = run_cli([*base, "--compare", synthetic["blanked"]], capsys)

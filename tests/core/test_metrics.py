@@ -252,6 +252,7 @@ def _predictions(kind: str, rows: list[dict], seed: int = 0) -> dict[str, str]:
 KINDS = ["gold", "perturbed", "spans", "empty", "missing_unknown", "unicode"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_dev_scores_equal_official(dev, kind, capsys):
     nested, dataset, rows = dev
@@ -266,6 +267,7 @@ def test_dev_scores_equal_official(dev, kind, capsys):
         assert len(report.missing_ids) == 3524 and len(report.unknown_ids) == 50
 
 
+@pytest.mark.slow
 def test_dev_per_example_scores_equal_official(dev):
     _, dataset, rows = dev
     predictions = _predictions("unicode", rows, seed=1)

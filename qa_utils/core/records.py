@@ -2,9 +2,11 @@
 
 One row per question: the example (id, title, question, context, gold answers and their
 starts, lengths in words), the prediction with its character span, confidence and window
-count, and its EM/F1 in percent. `build_records` is the one builder: evaluation writes its
-table as records.parquet, the analysis builds it from any official prediction file, and the
-robustness probes from each perturbed condition.
+count, and its EM/F1 in percent. On SQuAD 2.0 data the table adds `V2_COLUMNS`:
+is_impossible, abstained, na_prob and answer_em/answer_f1 (see `build_records`).
+`build_records` is the one builder: evaluation writes its table as records.parquet, the
+analysis builds it from any official prediction file, and the robustness probes from each
+perturbed condition.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
-from qa_utils.core.metrics import ScoreReport, score_predictions
+from qa_utils.core.metrics import V2_COLUMNS, ScoreReport, is_squad_v2, score_predictions
 from qa_utils.core.postprocess import Prediction
 
 RECORD_COLUMNS = (
@@ -116,6 +118,8 @@ def build_records(
     examples: Any,
     predictions: Mapping[str, Prediction] | Mapping[str, str],
     windows: Mapping[str, int] | None = None,
+    na_probs: Mapping[str, float] | None = None,
+    na_prob_thresh: float = 1.0,
 ) -> ScoredTable:
     """Score `predictions` against `examples` and build the per-example table.
 
@@ -123,13 +127,17 @@ def build_records(
         examples: SQuAD-format examples (a `Dataset` or a list of row dicts).
         predictions: our `Prediction`s by id, or the answer texts of any prediction file.
         windows: windows per example id, when known (NaN otherwise).
+        na_probs: SQuAD 2.0: no-answer probability by id (a `--na-prob-file`).
+        na_prob_thresh: SQuAD 2.0: questions whose na_prob exceeds it count as abstaining.
 
     Questions without a prediction get an empty one and score 0 (confidence 0 for ours);
     predictions for ids that are not in the dataset are left out and reported. Texts carry no
-    confidence (NaN) and their span is their first occurrence in the context.
+    confidence (NaN) and their span is their first occurrence in the context. SQuAD 2.0
+    examples are scored like evaluate-v2.0.py and add is_impossible, abstained, na_prob and
+    answer_em/answer_f1 (the scores of the answer text before the na_prob threshold).
     """
     texts = {k: p if isinstance(p, str) else p.text for k, p in predictions.items()}
-    report = score_predictions(examples, texts)
+    report = score_predictions(examples, texts, na_probs, na_prob_thresh)
     table = examples_table(examples)
     ours = any(isinstance(p, Prediction) for p in predictions.values())
     empty = Prediction("", -1, -1, 0.0, []) if ours else ""
@@ -145,4 +153,8 @@ def build_records(
     table["n_windows"] = (
         table["id"].map(windows).fillna(0).astype(int) if windows is not None else np.nan
     )
-    return ScoredTable(table[list(RECORD_COLUMNS)], report)
+    if not is_squad_v2(examples):
+        return ScoredTable(table[list(RECORD_COLUMNS)], report)
+    v2 = report.per_example.set_index("id")[list(V2_COLUMNS)]
+    table = table.join(v2, on="id")
+    return ScoredTable(table[[*RECORD_COLUMNS, *V2_COLUMNS]], report)

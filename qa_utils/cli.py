@@ -59,7 +59,13 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
-FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "int | None": _parse_questions}
+FLAG_TYPES = {
+    "int": int,
+    "float": float,
+    "bool": _parse_bool,
+    "int | None": _parse_questions,
+    "float | None": float,
+}
 
 
 def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:

@@ -324,20 +324,26 @@ def v2_scores(prediction: str, gold_texts: Sequence[str]) -> tuple[int, Score]:
 
 
 def best_threshold(
-    na_probs: Sequence[float], gains: Sequence[Score], start: Score, total: int
+    na_probs: Sequence[float],
+    gains: Sequence[Score],
+    start: Score,
+    total: int,
+    initial: float = 0.0,
 ) -> tuple[float, float]:
     """The official find_best_thresh: the score of the best no-answer threshold, and that threshold.
 
     Starting from `start` (every question abstains), questions are answered in increasing
     order of na_prob (ties in the given order) and `gains[i]` is what answering question i
     adds; the threshold is the na_prob of the last question answered at the best score
-    (0.0 when abstaining on all of them is best). Abstain when na_prob exceeds it.
+    (`initial`, officially 0.0, when abstaining on all of them is best). Abstain when na_prob
+    exceeds it.
 
     Args:
         na_probs: no-answer probability (or any score that grows with it) per question.
         gains: answered minus abstained score per question.
         start: the score when every question abstains.
         total: the number of questions the score is divided by.
+        initial: the threshold returned when no threshold beats abstaining everywhere.
 
     Returns:
         (100 * best score / total, threshold).
@@ -346,7 +352,7 @@ def best_threshold(
     (83.33333333333333, 0.5)
     """
     best = current = start
-    threshold = 0.0
+    threshold = initial
     for i in sorted(range(len(na_probs)), key=na_probs.__getitem__):
         current += gains[i]
         if current > best:

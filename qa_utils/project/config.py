@@ -30,6 +30,9 @@ class InferenceSettings:
         max_answer_length: longest answer, in tokens.
         batch_size: windows per forward pass.
         threads: torch threads (0: leave torch's default).
+        null_threshold: SQuAD 2.0: answer "" when the null score minus the best span's score
+            exceeds it. None (SQuAD v1.1): never abstain; SQuAD 2.0 examples then still get
+            their no-answer probability.
     """
 
     max_length: int
@@ -38,8 +41,9 @@ class InferenceSettings:
     max_answer_length: int
     batch_size: int
     threads: int = 0
+    null_threshold: float | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (the JSON saved beside a model)."""
         return dataclasses.asdict(self)
 
@@ -81,6 +85,7 @@ class Profile:
     max_answer_length: int = 30
     threads: int = 0
     save_steps: int = 200
+    null_threshold: float | None = None
 
     @property
     def inference(self) -> InferenceSettings:
@@ -92,6 +97,7 @@ class Profile:
             max_answer_length=self.max_answer_length,
             batch_size=self.eval_batch_size,
             threads=self.threads,
+            null_threshold=self.null_threshold,
         )
 
 
@@ -195,7 +201,13 @@ def validate_profile(profile: Profile) -> None:
         raise ValueError("epochs and learning_rate must be positive")
 
 
-EVALUATION_FIELDS = ("dev_questions", "eval_batch_size", "n_best_size", "max_answer_length")
+EVALUATION_FIELDS = (
+    "dev_questions",
+    "eval_batch_size",
+    "n_best_size",
+    "max_answer_length",
+    "null_threshold",
+)
 """Profile fields that only affect evaluation: a trained model is reused across them."""
 
 

@@ -224,7 +224,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def add_analyse(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("dataset", type=Path, help="SQuAD v1.1 dataset JSON (e.g. dev-v1.1.json)")
+    add("dataset", type=Path, help="SQuAD v1.1 or 2.0 dataset (e.g. dev-v1.1.json)")
     add("predictions", type=Path, help="official-format predictions {id: text}")
     add("--out", type=Path, required=True, help="folder for CSV tables and PNG figures")
     add("--records", type=Path, help="our records.parquet, for confidences")
@@ -234,6 +234,13 @@ def add_analyse(parser: argparse.ArgumentParser) -> None:
     add("--bootstrap", type=int, default=1000, help="bootstrap/randomisation resamples")
     add("--seed", type=int, default=0, help="seed of every resampling")
     add("--no-spacy", action="store_true", help="use the rule-based answer typing")
+    add("--na-prob-file", type=Path, help="SQuAD 2.0: JSON {id: probability of no answer}")
+    add(
+        "--na-prob-thresh",
+        type=float,
+        default=1.0,
+        help='SQuAD 2.0: predict "" where the no-answer probability exceeds this',
+    )
 
 
 def run_analyse(args: argparse.Namespace) -> int:

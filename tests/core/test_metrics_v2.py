@@ -46,7 +46,7 @@ answers = st.one_of(st.text(max_size=20), worded.map(lambda ps: "".join(w + s fo
 probabilities = st.one_of(
     st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.floats(0, 1), st.integers(0, 1)
 )
-relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150)
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100)
 
 
 def official_eval(nested: list, preds: dict, na_probs: dict | None, thresh: float = 1.0) -> dict:

@@ -79,12 +79,15 @@ def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = 
     for field in dataclasses.fields(Profile):
         if field.name in ("name", *skip):
             continue
+        # A yes/no field works as a plain switch too: --squad-v2 means --squad-v2 true.
+        switch = {"nargs": "?", "const": True} if str(field.type) == "bool" else {}
         parser.add_argument(
             f"--{field.name.replace('_', '-')}",
             dest=field.name,
             type=FLAG_TYPES.get(str(field.type), str),
             default=None,
             help=f"override the profile's {field.name}",
+            **switch,
         )
 
 
@@ -113,11 +116,14 @@ def run_train(args: argparse.Namespace) -> int:
     # torch, transformers and datasets load only for the commands that need them (seconds).
     from qa_utils.core.data import load_squad, resolve_squad_source, subset
     from qa_utils.training.train import train
+    from qa_utils.training.unanswerable import training_examples
 
     profile = _profile(args)
-    examples = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    pool = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    examples = pool
     if profile.train_questions:
-        examples = subset(examples, profile.train_questions, profile.seed)
+        examples = subset(pool, profile.train_questions, profile.seed)
+    examples = training_examples(examples, pool, profile.squad_v2, profile.seed)
     result = train(profile, examples, args.output, resume=not args.no_resume)
     summary = {
         "model_dir": str(result.model_dir),

@@ -486,8 +486,25 @@ def with_null(prediction: Prediction, null: float, threshold: float) -> Predicti
     probabilities = _softmax_rows(np.array([[c["score"] for c in ranked]]))[0].tolist()
     nbest = [{**c, "probability": p} for c, p in zip(ranked, probabilities, strict=True)]
     diff = null - prediction.nbest[0]["score"] if prediction.nbest else math.inf
-    abstain = diff > threshold
-    chosen = next(c for c in nbest if (c["start"] < 0) == abstain)
+    return at_threshold(Prediction("", -1, -1, 0.0, nbest, diff), threshold)
+
+
+def at_threshold(prediction: Prediction, threshold: float) -> Prediction:
+    """A SQuAD 2.0 prediction decided at `threshold`: "" when its null_diff exceeds it.
+
+    Re-deciding needs no model run: the n-best list holds the best span and the null candidate.
+    """
+    if prediction.null_diff is None:
+        raise ValueError("only SQuAD 2.0 predictions (with a null_diff) have a threshold")
+    abstain = prediction.null_diff > threshold
+    chosen = next((c for c in prediction.nbest if (c["start"] < 0) == abstain), None)
+    if chosen is None:  # no window at all: nothing but ""
+        return dataclasses.replace(prediction, text="", start=-1, end=-1)
     return Prediction(
-        chosen["text"], chosen["start"], chosen["end"], chosen["probability"], nbest, diff
+        chosen["text"],
+        chosen["start"],
+        chosen["end"],
+        chosen["probability"],
+        prediction.nbest,
+        prediction.null_diff,
     )

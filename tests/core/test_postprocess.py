@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from qa_utils.core.postprocess import (
     PAD_LOGIT,
     Prediction,
+    at_threshold,
     context_offsets,
     offsets_to_array,
     pad_logits,
@@ -385,3 +386,12 @@ def test_null_score_is_the_smallest_cls_score_over_windows():
     assert prediction.null_diff == 3.0 - 9.0 and prediction.text == "the mat"
     nulls = [c for c in prediction.nbest if c["start"] < 0]
     assert [c["score"] for c in nulls] == [3.0]
+
+
+def test_at_threshold_decides_again_as_postprocessing_would():
+    logits = _null_example(6.0, 6.0)
+    scored = _predict(logits, math.inf)
+    for threshold in (-10.0, 2.999, 3.0, 10.0):
+        assert at_threshold(scored, threshold) == _predict(logits, threshold)
+    with pytest.raises(ValueError, match="only SQuAD 2.0 predictions"):
+        at_threshold(_predict(logits, None), 0.0)

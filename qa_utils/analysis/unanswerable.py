@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qa_utils.analysis.stats import calibration_table, expected_calibration_error
+from qa_utils.analysis.tables import SMALL_SLICE, metric_row
 
 GOLD = ("answerable", "unanswerable")
 PREDICTED = ("answered", "abstained")
@@ -33,6 +34,25 @@ def abstain_confusion(table: pd.DataFrame) -> pd.DataFrame:
     counts = counts.fillna(0).astype(int)
     counts.index.name, counts.columns.name = "gold", "prediction"
     return counts
+
+
+def breakdown(table: pd.DataFrame, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """EM and F1 with 95% bootstrap intervals over all, answerable and unanswerable questions.
+
+    Returns:
+        One row per group (group: all, HasAns, NoAns, as the official keys): n, em, em_low,
+        em_high, f1, f1_low, f1_high, small.
+    """
+    groups = {
+        "all": table,
+        "HasAns": table[~table["is_impossible"]],
+        "NoAns": table[table["is_impossible"]],
+    }
+    rows = [
+        {"group": name, **metric_row(rows, n_resamples, seed, SMALL_SLICE)}
+        for name, rows in groups.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def has_na_probs(table: pd.DataFrame) -> bool:

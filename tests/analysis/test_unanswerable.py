@@ -16,6 +16,7 @@ from qa_utils.analysis.unanswerable import (
     abstain_confusion,
     analyse_abstention,
     best_row,
+    breakdown,
     coverage_risk,
     curve_at,
     na_calibration,
@@ -196,3 +197,15 @@ def test_cli_na_prob_errors_are_one_line(mini_v2, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(na_path) in err and "expected a number" in err
+
+
+def test_breakdown_gives_the_official_groups_with_intervals(mini_v2):
+    predictions, na_probs = synthetic(mini_v2, 2)
+    scored = build_records(mini_v2, predictions, na_probs=na_probs, na_prob_thresh=0.4)
+    rows = breakdown(scored.table, n_resamples=200).set_index("group")
+    official = scored.report.official
+    assert rows.loc["all", "f1"] == pytest.approx(official["f1"], abs=1e-9)
+    assert rows.loc["HasAns", "f1"] == pytest.approx(official["HasAns_f1"], abs=1e-9)
+    assert rows.loc["NoAns", "em"] == pytest.approx(official["NoAns_exact"], abs=1e-9)
+    assert rows["n"].tolist() == [15, 10, 5] and rows["small"].all()
+    assert (rows["f1_low"] <= rows["f1"]).all() and (rows["f1"] <= rows["f1_high"]).all()

@@ -98,7 +98,11 @@ def way_rows(
     decided = {k: at_threshold(p, threshold) for k, p in predictions.items()}
     table = build_records(report, decided).table
     rows = breakdown(table, args.bootstrap, args.seed)
-    return rows.assign(way=name, threshold=threshold, abstained=table["abstained"].mean())
+    impossible = table["is_impossible"]
+    shares = [
+        table["abstained"][mask].mean() for mask in (impossible | True, ~impossible, impossible)
+    ]
+    return rows.assign(way=name, threshold=threshold, abstained=shares)
 
 
 def tuned(model_dir: str | Path, validation: Dataset, settings: InferenceSettings) -> float:

@@ -4,7 +4,8 @@ Commands, in the order of the data flow:
 
 - `train`     fine-tune a model (transformers Trainer), resumable
 - `evaluate`  predict, score and write every result file of a run
-- `score`     EM/F1 of a prediction file, exactly like the official evaluate-v1.1.py
+- `score`     EM/F1 of a prediction file, exactly like the official evaluate-v1.1.py or
+              evaluate-v2.0.py (chosen by the dataset; `--na-prob-file` for SQuAD 2.0)
 - `analyse`   slices with intervals, answer types, error categories, calibration, comparison
 - `explore`   a static site to read every question, its gold answers and the predictions
 - `serve`     answer questions over HTTP
@@ -36,6 +37,7 @@ EPILOG = """examples:
   python -m qa_utils train --profile smoke --output runs/smoke/model
   python -m qa_utils evaluate --model runs/smoke/model --profile smoke --output runs/smoke/eval
   python -m qa_utils score ../shared/squad/dev-v1.1.json runs/smoke/eval/predictions.json
+  python -m qa_utils score dev-v2.0.json predictions.json --na-prob-file na_probs.json
   python -m qa_utils analyse ../shared/squad/dev-v1.1.json predictions.json --out runs/analysis
   python -m qa_utils explore ../shared/squad/dev-v1.1.json predictions.json --out runs/explorer
   python -m qa_utils serve --model runs/quick/model --port 8000
@@ -60,7 +62,13 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
-FLAG_TYPES = {"int": int, "float": float, "bool": _parse_bool, "int | None": _parse_questions}
+FLAG_TYPES = {
+    "int": int,
+    "float": float,
+    "bool": _parse_bool,
+    "int | None": _parse_questions,
+    "float | None": float,
+}
 
 
 def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -74,12 +82,15 @@ def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = 
     for field in dataclasses.fields(Profile):
         if field.name in ("name", *skip):
             continue
+        # A yes/no field works as a plain switch too: --squad-v2 means --squad-v2 true.
+        switch = {"nargs": "?", "const": True} if str(field.type) == "bool" else {}
         parser.add_argument(
             f"--{field.name.replace('_', '-')}",
             dest=field.name,
             type=FLAG_TYPES.get(str(field.type), str),
             default=None,
             help=f"override the profile's {field.name}",
+            **switch,
         )
 
 
@@ -108,11 +119,14 @@ def run_train(args: argparse.Namespace) -> int:
     # torch, transformers and datasets load only for the commands that need them (seconds).
     from qa_utils.core.data import load_squad, resolve_squad_source, subset
     from qa_utils.training.train import train
+    from qa_utils.training.unanswerable import training_examples
 
     profile = _profile(args)
-    examples = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    pool = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    examples = pool
     if profile.train_questions:
-        examples = subset(examples, profile.train_questions, profile.seed)
+        examples = subset(pool, profile.train_questions, profile.seed)
+    examples = training_examples(examples, pool, profile.squad_v2, profile.seed)
     result = train(profile, examples, args.output, resume=not args.no_resume)
     summary = {
         "model_dir": str(result.model_dir),
@@ -157,28 +171,60 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def add_score(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset_file", help="Dataset file (SQuAD .json, .jsonl or .parquet)")
-    parser.add_argument("prediction_file", help="Prediction file (JSON {id: answer text})")
+    add = parser.add_argument
+    add("dataset_file", help="Dataset file (SQuAD v1.1 or 2.0: .json, .jsonl or .parquet)")
+    add("prediction_file", help="Prediction file (JSON {id: answer text})")
+    add("--out-file", "-o", help="write the scores to this file (default: stdout)")
+    add("--na-prob-file", "-n", help="SQuAD 2.0: JSON {id: probability of no answer}")
+    add(
+        "--na-prob-thresh",
+        "-t",
+        type=float,
+        default=1.0,
+        help='SQuAD 2.0: predict "" where the no-answer probability exceeds this',
+    )
+
+
+def _score_json(summary: dict[str, Any], v2: bool) -> str:
+    """The scores as the official scripts print them (v2.0 indents its dict by 2)."""
+    return json.dumps(summary, indent=2) if v2 else json.dumps(summary)
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """Print the official JSON scores; missing and unknown ids are reported on stderr."""
+    """Print (or write) the official JSON scores; missing and unknown ids go to stderr."""
     # `datasets` loads only for the commands that read a dataset (seconds).
     from qa_utils.core.data import SquadFormatError, load_squad
     from qa_utils.core.metrics import (
         PredictionFormatError,
+        is_squad_v2,
+        read_na_probs,
         read_predictions,
         report_ids,
         score_predictions,
     )
+    from qa_utils.project.io import atomic_write_text
 
     try:
         examples = load_squad(args.dataset_file)
-        report = score_predictions(examples, read_predictions(args.prediction_file))
+        predictions = read_predictions(args.prediction_file)
+        na_probs = read_na_probs(args.na_prob_file) if args.na_prob_file else None
     except (SquadFormatError, PredictionFormatError) as err:
         raise UserError(str(err)) from err
+    v2 = is_squad_v2(examples)
+    if not v2 and (na_probs is not None or args.na_prob_thresh != 1.0):
+        raise UserError(
+            f"{args.dataset_file}: SQuAD v1.1 has no unanswerable questions; "
+            "--na-prob-file and --na-prob-thresh apply to SQuAD 2.0 datasets"
+        )
+    try:
+        report = score_predictions(examples, predictions, na_probs, args.na_prob_thresh)
+    except ValueError as err:  # na-probs that lack predicted questions
+        raise UserError(f"{args.na_prob_file}: {err}") from err
     report_ids(report)
-    print(json.dumps(report.summary()))
+    if args.out_file:
+        atomic_write_text(args.out_file, json.dumps(report.summary()))
+    else:
+        print(_score_json(report.summary(), v2))
     return 0
 
 
@@ -187,7 +233,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def add_analyse(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("dataset", type=Path, help="SQuAD v1.1 dataset JSON (e.g. dev-v1.1.json)")
+    add("dataset", type=Path, help="SQuAD v1.1 or 2.0 dataset (e.g. dev-v1.1.json)")
     add("predictions", type=Path, help="official-format predictions {id: text}")
     add("--out", type=Path, required=True, help="folder for CSV tables and PNG figures")
     add("--records", type=Path, help="our records.parquet, for confidences")
@@ -197,6 +243,13 @@ def add_analyse(parser: argparse.ArgumentParser) -> None:
     add("--bootstrap", type=int, default=1000, help="bootstrap/randomisation resamples")
     add("--seed", type=int, default=0, help="seed of every resampling")
     add("--no-spacy", action="store_true", help="use the rule-based answer typing")
+    add("--na-prob-file", type=Path, help="SQuAD 2.0: JSON {id: probability of no answer}")
+    add(
+        "--na-prob-thresh",
+        type=float,
+        default=1.0,
+        help='SQuAD 2.0: predict "" where the no-answer probability exceeds this',
+    )
 
 
 def run_analyse(args: argparse.Namespace) -> int:
@@ -373,7 +426,7 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., in
 COMMANDS: dict[str, Command] = {
     "train": ("fine-tune a model (transformers Trainer)", add_train, run_train),
     "evaluate": ("predict and score on the dev set", add_evaluate, run_evaluate),
-    "score": ("EM/F1 of a prediction file (= evaluate-v1.1.py)", add_score, run_score),
+    "score": ("EM/F1 of a prediction file (= the official v1.1/v2.0 script)", add_score, run_score),
     "analyse": ("error analysis of a prediction file", add_analyse, run_analyse),
     "explore": ("a static site to read every prediction", add_explore, run_explore),
     "serve": ("answer questions over HTTP", add_serve, run_serve),

@@ -1,7 +1,8 @@
 """Error analysis that explains the score, derived from the per-example table.
 
 The per-example table (`qa_utils.core.records.build_records`: one row per question) comes
-either from our records.parquet or from any official SQuAD v1.1 prediction file.
+either from our records.parquet or from any official SQuAD v1.1 or 2.0 prediction file (the
+SQuAD 2.0 tables are in `qa_utils.analysis.unanswerable`).
 `qa_utils.analysis.slicing.add_features` adds the slicing columns; everything else here (slice
 metrics with bootstrap intervals, error categories, the answer-type confusion, calibration,
 the paired comparison) is a function of that table. The `analyse` command writes it all to a
@@ -32,7 +33,7 @@ from qa_utils.analysis.stats import (
     paired_test,
 )
 from qa_utils.core.data import load_squad
-from qa_utils.core.metrics import read_predictions
+from qa_utils.core.metrics import read_na_probs, read_predictions
 from qa_utils.project.io import read_table
 
 if TYPE_CHECKING:
@@ -288,6 +289,14 @@ def load_predictions(path: str | Path) -> dict[str, str]:
     """Read an official-format prediction file {id: text} (`core.metrics.read_predictions`)."""
     try:
         return read_predictions(path)
+    except (OSError, ValueError) as exc:
+        raise input_error(path, exc) from exc
+
+
+def load_na_probs(path: str | Path) -> dict[str, float]:
+    """Read an official-format no-answer probability file {id: number} (SQuAD 2.0)."""
+    try:
+        return read_na_probs(path)
     except (OSError, ValueError) as exc:
         raise input_error(path, exc) from exc
 

@@ -1,10 +1,13 @@
-"""Load SQuAD v1.1 as a `datasets.Dataset`, from the Hub, a nested JSON file, JSON Lines or Parquet.
+"""Load SQuAD v1.1 or 2.0 as a `datasets.Dataset`, from the Hub, nested JSON, JSON Lines or Parquet.
 
 Whatever the source, the result has the Hub's flat schema (`FEATURES`): one row per question with
-id, title, context, question and answers{text, answer_start}. Local files are validated; every
-problem names the file, the record (``data[3].paragraphs[1].qas[0]`` in the nested format,
-``line 7`` or ``row 6`` in the flat ones) and the field. Questions are kept exactly as written
-(feature building strips them, not this module).
+id, title, context, question and answers{text, answer_start}. A SQuAD 2.0 file (a top-level
+version "v2.0", or questions carrying `is_impossible`) adds a boolean `is_impossible` column
+(`FEATURES_V2`); its unanswerable questions have empty answers, and `plausible_answers` is
+ignored. Local files are validated; every problem names the file, the record
+(``data[3].paragraphs[1].qas[0]`` in the nested format, ``line 7`` or ``row 6`` in the flat ones)
+and the field. Questions are kept exactly as written (feature building strips them, not this
+module).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,19 @@ FEATURES = Features(
     }
 )
 
-_TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer"}
+FEATURES_V2 = Features({**FEATURES, "is_impossible": Value("bool")})
+
+SQUAD_VERSIONS = ("v1.1", "v2.0")
+
+IMPOSSIBLE = "is_impossible"
+
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    int: "an integer",
+    bool: "a boolean",
+}
 
 
 @dataclass(frozen=True)
@@ -84,10 +99,11 @@ class SquadDataWarning(UserWarning):
 
 @dataclass
 class SquadLoad:
-    """A loaded split and the problems found in it (always empty with strict=True)."""
+    """A loaded split, the problems found in it (always empty with strict=True), its version."""
 
     dataset: Dataset
     problems: list[SquadProblem] = field(default_factory=list)
+    version: str = "v1.1"
 
 
 class _Checker:
@@ -102,6 +118,13 @@ class _Checker:
             raise SquadFormatError([problem])
         self.problems.append(problem)
         return False
+
+    def flag(self, obj: dict, prefix: str) -> tuple[bool, bool | None]:
+        """Return (sound, obj["is_impossible"]); an absent flag is sound and None."""
+        if IMPOSSIBLE not in obj:
+            return True, None
+        value = self.typed(obj, IMPOSSIBLE, bool, prefix)
+        return value is not None, value
 
     def typed(self, obj: dict, key: str, kind: type, prefix: str) -> Any:
         """Return obj[key] if present and of `kind`; else report `prefix + key` and return None."""
@@ -122,10 +145,15 @@ Locator = Callable[..., str]
 
 
 class _Columns:
-    """The accepted questions as column lists, plus where each id was first seen."""
+    """The accepted questions as column lists, plus where each id was first seen.
 
-    def __init__(self) -> None:
-        self.data: dict[str, list] = {name: [] for name in FEATURES}
+    `v2` (SQuAD 2.0) adds the is_impossible column; in v1.1 every question needs an answer.
+    """
+
+    def __init__(self, v2: bool = False) -> None:
+        self.v2 = v2
+        self.features = FEATURES_V2 if v2 else FEATURES
+        self.data: dict[str, list] = {name: [] for name in self.features}
         self.seen: dict[str, Locator] = {}
 
     def __len__(self) -> int:
@@ -138,15 +166,17 @@ class _Columns:
         data["context"].append(context)
         data["question"].append(question)
         data["answers"].append(answers)
+        if self.v2:
+            data[IMPOSSIBLE].append(not answers["text"])
 
     def to_dataset(self, limit: int | None = None) -> Dataset:
-        """Return the first `limit` (default all) questions as a Dataset with `FEATURES`."""
+        """Return the first `limit` (default all) questions as a Dataset with `self.features`."""
         # The nested walker stops at a paragraph boundary, which may pass the limit.
         data = {name: values[:limit] for name, values in self.data.items()}
         # Building the Arrow table directly is several times faster than Dataset.from_dict,
         # which encodes every row through the features first.
-        table = pa.Table.from_pydict(data, schema=FEATURES.arrow_schema)
-        return Dataset(InMemoryTable(table), info=DatasetInfo(features=FEATURES))
+        table = pa.Table.from_pydict(data, schema=self.features.arrow_schema)
+        return Dataset(InMemoryTable(table), info=DatasetInfo(features=self.features))
 
 
 def _check_answer(chk: _Checker, loc: Locator, k: int, context: str, answer: tuple) -> bool:
@@ -165,14 +195,36 @@ def _check_answer(chk: _Checker, loc: Locator, k: int, context: str, answer: tup
     return True
 
 
-def _check_record(chk: _Checker, cols: _Columns, loc: Locator, rec: tuple) -> bool:
-    """Check one question's values (types already checked) and the uniqueness of its id."""
+def _check_answerable(
+    chk: _Checker, loc: Locator, texts: list, impossible: bool | None, v2: bool
+) -> bool:
+    """Check that answers and is_impossible agree (v1.1: every question has an answer)."""
+    if not v2 and not texts:
+        return chk.report(
+            loc("answers"),
+            "is empty; a SQuAD v1.1 question needs an answer "
+            "(a SQuAD 2.0 file marks unanswerable questions with is_impossible)",
+        )
+    if impossible and texts:
+        return chk.report(loc(IMPOSSIBLE), f"is true, but the question has {len(texts)} answers")
+    if impossible is False and not texts:
+        return chk.report(loc(IMPOSSIBLE), "is false, but the question has no answers")
+    return True
+
+
+def _check_record(
+    chk: _Checker, cols: _Columns, loc: Locator, rec: tuple, impossible: bool | None = None
+) -> bool:
+    """Check one question's values (types already checked) and the uniqueness of its id.
+
+    `impossible` is the question's is_impossible flag (None when absent or in v1.1).
+    """
     qid, context, question, texts, starts = rec
     for name, value in (("id", qid), ("context", context), ("question", question)):
         if not value or value.isspace():
             return chk.report(loc(name), "is empty")
-    if not texts:
-        return chk.report(loc("answers"), "is empty; a SQuAD v1.1 question needs an answer")
+    if not _check_answerable(chk, loc, texts, impossible, cols.v2):
+        return False
     for k, answer in enumerate(zip(texts, starts, strict=True)):
         if not _check_answer(chk, loc, k, context, answer):
             return False
@@ -228,18 +280,35 @@ def _nested_question(chk: _Checker, cols: _Columns, qa: Any, where: str, para: t
     qid = chk.typed(qa, "id", str, f"{where}.")
     question = chk.typed(qa, "question", str, f"{where}.")
     answers = chk.typed(qa, "answers", list, f"{where}.")
-    if qid is None or question is None or answers is None:
+    sound, impossible = chk.flag(qa, f"{where}.") if cols.v2 else (True, None)
+    if qid is None or question is None or answers is None or not sound:
         return
     pairs = _nested_answers(chk, answers, where)
     if pairs is None:
         return
-    if _check_record(chk, cols, _nested_locator(where), (qid, context, question, *pairs)):
+    record = (qid, context, question, *pairs)
+    if _check_record(chk, cols, _nested_locator(where), record, impossible):
         cols.add(qid, title, context, question, {"text": pairs[0], "answer_start": pairs[1]})
 
 
-def _walk_nested(chk: _Checker, root: Any, limit: int | None) -> _Columns:
+def _nested_is_v2(root: dict) -> bool:
+    """Whether a nested file is SQuAD 2.0: version "v2.0", or a question with is_impossible."""
+    if str(root.get("version", "")).lstrip("v").startswith("2"):
+        return True
+    articles = [a for a in root["data"] if isinstance(a, dict)]
+    paragraphs = [
+        p for a in articles if isinstance(a.get("paragraphs"), list) for p in a["paragraphs"]
+    ]
+    return any(
+        isinstance(qa, dict) and IMPOSSIBLE in qa
+        for p in paragraphs
+        if isinstance(p, dict) and isinstance(p.get("qas"), list)
+        for qa in p["qas"]
+    )
+
+
+def _walk_nested(chk: _Checker, root: Any, limit: int | None, version: str | None) -> _Columns:
     """Walk data[a].paragraphs[p].qas[q] of a nested SQuAD file into columns."""
-    cols = _Columns()
     if not isinstance(root, dict) or not isinstance(root.get("data"), list):
         if isinstance(root, dict) and "data" not in root:
             message = "missing key 'data' (the nested SQuAD format has {'data': [articles]})"
@@ -247,6 +316,7 @@ def _walk_nested(chk: _Checker, root: Any, limit: int | None) -> _Columns:
             got = type(root["data"] if isinstance(root, dict) else root).__name__
             message = f"expected a list of articles, got {got}"
         raise SquadFormatError([SquadProblem(chk.file, "data", message)])  # nothing to keep
+    cols = _Columns(version == "v2.0" if version else _nested_is_v2(root))
     for a, article in enumerate(root["data"]):
         where = f"data[{a}]"
         if not isinstance(article, dict):
@@ -288,14 +358,16 @@ def _flat_record(chk: _Checker, cols: _Columns, rec: Any, where: str) -> None:
         chk.typed(rec, key, str, f"{where}: ") for key in ("id", "title", "context", "question")
     ]
     answers = chk.typed(rec, "answers", dict, f"{where}: ")
-    if None in values or answers is None:
+    sound, impossible = chk.flag(rec, f"{where}: ") if cols.v2 else (True, None)
+    if None in values or answers is None or not sound:
         return
     texts = chk.typed(answers, "text", list, f"{where}: answers.")
     starts = chk.typed(answers, "answer_start", list, f"{where}: answers.")
     if texts is None or starts is None or not _flat_answers_typed(chk, texts, starts, where):
         return
     qid, title, context, question = values
-    if _check_record(chk, cols, _flat_locator(where), (qid, context, question, texts, starts)):
+    record = (qid, context, question, texts, starts)
+    if _check_record(chk, cols, _flat_locator(where), record, impossible):
         cols.add(qid, title, context, question, {"text": texts, "answer_start": starts})
 
 
@@ -338,7 +410,7 @@ def _json_problem(file: str, err: json.JSONDecodeError, line: int | None = None)
     return SquadProblem(file, where, f"invalid JSON: {err.msg}{hint}")
 
 
-def _load_nested(path: Path, chk: _Checker, limit: int | None) -> _Columns:
+def _load_nested(path: Path, chk: _Checker, limit: int | None, version: str | None) -> _Columns:
     """Parse and walk a SQuAD file in the original nested JSON format."""
     try:
         root = json.loads(_read_utf8(path))
@@ -348,38 +420,47 @@ def _load_nested(path: Path, chk: _Checker, limit: int | None) -> _Columns:
         raise SquadFormatError(
             [SquadProblem(str(path), "top level", "JSON nested too deeply")]
         ) from None
-    return _walk_nested(chk, root, limit)
+    return _walk_nested(chk, root, limit, version)
 
 
-def _jsonl_records(path: Path, chk: _Checker) -> Iterable[tuple[str, Any]]:
-    """Yield (where, record) for each non-blank line of a JSON Lines file."""
+def _jsonl_records(path: Path) -> list[tuple[str, Any]]:
+    """(where, record) for each non-blank line of a JSON Lines file.
+
+    A line that is not JSON gets its `SquadProblem` as the record; it is reported in file
+    order while walking, so a limit still stops before the lines it does not need.
+    """
+    records: list[tuple[str, Any]] = []
     for n, line in enumerate(_read_utf8(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
-            yield f"line {n}", json.loads(line)
+            records.append((f"line {n}", json.loads(line)))
         except json.JSONDecodeError as err:
-            problem = _json_problem(str(path), err, line=n)
-            chk.report(problem.where, problem.message)
+            records.append((f"line {n}", _json_problem(str(path), err, line=n)))
+    return records
 
 
-def _parquet_records(path: Path) -> Iterable[tuple[str, Any]]:
-    """Yield (where, record) for each row of a Parquet file."""
+def _parquet_records(path: Path) -> list[tuple[str, Any]]:
+    """(where, record) for each row of a Parquet file."""
     try:
         rows = pq.read_table(path).to_pylist()
     except Exception as err:  # pyarrow raises several types for an unreadable file
         raise SquadFormatError(
             [SquadProblem(str(path), "file", f"not a readable Parquet file ({err})")]
         ) from None
-    return ((f"row {i}", row) for i, row in enumerate(rows))
+    return [(f"row {i}", row) for i, row in enumerate(rows)]
 
 
-def _load_flat(path: Path, chk: _Checker, limit: int | None) -> _Columns:
+def _load_flat(path: Path, chk: _Checker, limit: int | None, version: str | None) -> _Columns:
     """Read and validate a JSON Lines or Parquet file in the flat Hub schema."""
-    cols = _Columns()
-    records = _parquet_records(path) if path.suffix == ".parquet" else _jsonl_records(path, chk)
+    records = _parquet_records(path) if path.suffix == ".parquet" else _jsonl_records(path)
+    v2 = any(isinstance(rec, dict) and IMPOSSIBLE in rec for _, rec in records)
+    cols = _Columns(version == "v2.0" if version else v2)
     for where, rec in records:
-        _flat_record(chk, cols, rec, where)
+        if isinstance(rec, SquadProblem):
+            chk.report(rec.where, rec.message)
+        else:
+            _flat_record(chk, cols, rec, where)
         if limit is not None and len(cols) >= limit:
             break
     return cols
@@ -430,13 +511,22 @@ def _check_split(split: str) -> None:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
 
 
+def _check_version(version: str | None, source: str | Path) -> None:
+    """Reject an unknown version, and SQuAD 2.0 from the Hub id (which is v1.1)."""
+    if version is not None and version not in SQUAD_VERSIONS:
+        raise ValueError(f"unknown SQuAD version {version!r}; use one of {SQUAD_VERSIONS}")
+    if version == "v2.0" and str(source) == HUB_ID:
+        raise ValueError(f"{HUB_ID} is SQuAD v1.1; give a SQuAD 2.0 file")
+
+
 def load_squad_with_problems(
     source: str | Path | None = None,
     split: str = "validation",
     strict: bool = True,
     limit: int | None = None,
+    version: str | None = None,
 ) -> SquadLoad:
-    """Load a SQuAD v1.1 split and return it with the list of problems found.
+    """Load a SQuAD v1.1 or 2.0 split and return it with the list of problems found.
 
     Args:
         source: a .json (nested), .jsonl or .parquet (flat Hub schema) file, the Hub id
@@ -445,14 +535,19 @@ def load_squad_with_problems(
         strict: raise `SquadFormatError` on the first problem; if False, drop the bad
             questions, keep going and return every problem.
         limit: keep only the first `limit` sound questions, in file order.
+        version: "v1.1" or "v2.0"; None detects it (v2.0 when the nested file says
+            version "v2.0" or any question carries is_impossible). Flat SQuAD 2.0 files
+            without an is_impossible column need "v2.0".
 
     Returns:
-        `SquadLoad(dataset, problems)`; the dataset has the features `FEATURES`.
+        `SquadLoad(dataset, problems, version)`; the dataset has the features `FEATURES`
+        (v1.1) or `FEATURES_V2` (v2.0, with is_impossible).
     """
     _check_split(split)
     if limit is not None and limit <= 0:
         raise ValueError(f"limit must be a positive number of questions, got {limit}")
     source = resolve_squad_source(split) if source is None else source
+    _check_version(version, source)
     if str(source) == HUB_ID:
         return SquadLoad(_load_hub(split, limit))
     path = Path(source)
@@ -460,14 +555,14 @@ def load_squad_with_problems(
         raise FileNotFoundError(f"{path}: no such file (give a SQuAD .json, .jsonl or .parquet)")
     chk = _Checker(path, strict)
     if path.suffix == ".json":
-        cols = _load_nested(path, chk, limit)
+        cols = _load_nested(path, chk, limit, version)
     elif path.suffix in (".jsonl", ".parquet"):
-        cols = _load_flat(path, chk, limit)
+        cols = _load_flat(path, chk, limit, version)
     else:
         raise ValueError(
             f"{path}: unsupported file type {path.suffix!r}; use .json, .jsonl or .parquet"
         )
-    return SquadLoad(cols.to_dataset(limit), chk.problems)
+    return SquadLoad(cols.to_dataset(limit), chk.problems, "v2.0" if cols.v2 else "v1.1")
 
 
 def load_squad(
@@ -475,13 +570,14 @@ def load_squad(
     split: str = "validation",
     strict: bool = True,
     limit: int | None = None,
+    version: str | None = None,
 ) -> Dataset:
-    """Load a SQuAD v1.1 split as a Dataset (see `load_squad_with_problems` for the arguments).
+    """Load a SQuAD v1.1 or 2.0 split as a Dataset (arguments: `load_squad_with_problems`).
 
     With strict=False the bad questions are dropped and a `SquadDataWarning` gives their count
     and the first problem; call `load_squad_with_problems` to get the full list.
     """
-    loaded = load_squad_with_problems(source, split=split, strict=strict, limit=limit)
+    loaded = load_squad_with_problems(source, split, strict, limit, version)
     if loaded.problems:
         first = loaded.problems[0]
         warnings.warn(

@@ -1,6 +1,10 @@
 """Evaluate a model on SQuAD examples and write every result file of the run, atomically.
 
 examples -> features -> logits -> predictions -> per-example records -> metrics
+
+On SQuAD 2.0 examples (or with a `null_threshold`) the predictions carry no-answer
+probabilities: they go to na_probs.json beside predictions.json (the official script's
+`--na-prob-file`), and metrics.json adds the official v2.0 scores under "squad_v2".
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datasets import Dataset
 
 from qa_utils.core.inference import infer
 from qa_utils.core.model import load_qa_model, load_tokenizer
+from qa_utils.core.records import own_na_probs
 from qa_utils.project.config import Profile, profile_dict
 from qa_utils.project.io import atomic_write_json, atomic_write_table
 from qa_utils.project.system import hardware_info, versions
@@ -23,6 +28,7 @@ PREDICTIONS = "predictions.json"
 NBEST = "nbest.json"
 METRICS = "metrics.json"
 RECORDS = "records.parquet"
+NA_PROBS = "na_probs.json"
 
 
 def evaluate(
@@ -53,6 +59,7 @@ def evaluate(
     metrics = {
         "exact_match": report.exact_match,
         "f1": report.f1,
+        **({"squad_v2": report.official} if report.official is not None else {}),
         "total": report.total,
         "missing": len(report.missing_ids),
         "unknown": len(report.unknown_ids),
@@ -71,9 +78,12 @@ def evaluate(
 
 
 def write_results(out_dir: str | Path, predictions: dict, records: Any, metrics: dict) -> None:
-    """Write the four result files; each appears whole or not at all."""
+    """Write the result files (and na_probs.json in SQuAD 2.0 mode); each whole or not at all."""
     out = Path(out_dir)
     atomic_write_json(out / PREDICTIONS, {k: p.text for k, p in predictions.items()})
+    na_probs = own_na_probs(predictions)
+    if na_probs is not None:
+        atomic_write_json(out / NA_PROBS, na_probs)
     atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
     atomic_write_table(out / RECORDS, records)
     atomic_write_json(out / METRICS, metrics)

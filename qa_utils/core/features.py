@@ -122,11 +122,19 @@ def prepare_train_features(
     doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> dict[str, list[Any]]:
-    """`Dataset.map(batched=True)` function: windows labelled with the first answer's tokens."""
+    """`Dataset.map(batched=True)` function: windows labelled with the first answer's tokens.
+
+    A window without the answer, and every window of an unanswerable (SQuAD 2.0) question,
+    is labelled (0, 0): the [CLS] token.
+    """
     encoded, context_id = _tokenize(batch, tokenizer, max_length, doc_stride, max_question_tokens)
     starts, ends = [], []
     for i, offsets in enumerate(encoded.pop("offset_mapping")):
         answers = batch["answers"][encoded["overflow_to_sample_mapping"][i]]
+        if not answers["text"]:
+            starts.append(0)
+            ends.append(0)
+            continue
         answer_start = answers["answer_start"][0]
         answer = (answer_start, answer_start + len(answers["text"][0]))
         span = _context_span(encoded.sequence_ids(i), context_id)
@@ -192,7 +200,7 @@ def build_train_features(
     doc_stride: int,
     max_question_tokens: int | None = None,
 ) -> Dataset:
-    """Training windows with `start_positions`/`end_positions` (0 = answer not in this window)."""
+    """Training windows with `start_positions`/`end_positions` (0 = no answer in this window)."""
     return _build(
         examples,
         prepare_train_features,

@@ -12,6 +12,7 @@ all call it. The model is a PyTorch module or an ONNX Runtime session
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from tqdm.auto import tqdm
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from qa_utils.core.features import build_eval_features
+from qa_utils.core.metrics import is_squad_v2
 from qa_utils.core.model import load_inference_settings, load_qa_model, load_tokenizer
 from qa_utils.core.postprocess import PAD_LOGIT, Prediction, postprocess_predictions
 from qa_utils.core.records import ScoredTable, build_records, count_windows
@@ -119,6 +121,16 @@ class Inference:
         return build_records(self.examples, self.predictions, count_windows(self.features))
 
 
+def null_threshold(settings: InferenceSettings, examples: Any) -> float | None:
+    """The post-processing threshold: the settings', else math.inf for SQuAD 2.0 examples.
+
+    math.inf scores the null candidate without ever abstaining; None keeps SQuAD v1.1 decoding.
+    """
+    if settings.null_threshold is not None:
+        return settings.null_threshold
+    return math.inf if is_squad_v2(examples) else None
+
+
 def infer(
     model: Any,
     tokenizer: PreTrainedTokenizerBase | None,
@@ -129,6 +141,9 @@ def infer(
     progress: bool = False,
 ) -> Inference:
     """Answer every example: windows, batched logits, the best span over each example's windows.
+
+    With `settings.null_threshold` set, or on SQuAD 2.0 examples (then with no threshold: it
+    never abstains unless told to), every prediction also gets its no-answer score.
 
     Args:
         model: a span-prediction model (PyTorch) or an `OrtQAModel`.
@@ -156,7 +171,13 @@ def infer(
     seconds["predict_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     predictions = postprocess_predictions(
-        examples, features, start, end, settings.n_best_size, settings.max_answer_length
+        examples,
+        features,
+        start,
+        end,
+        settings.n_best_size,
+        settings.max_answer_length,
+        null_threshold(settings, examples),
     )
     seconds["postprocess_s"] = time.perf_counter() - clock
     return Inference(examples, features, predictions, seconds)
@@ -181,7 +202,9 @@ class Answer:
     """One answer: its text, character span in the context (end exclusive) and confidence.
 
     `nbest` holds the best candidates, best first (the answer itself is the first); the score
-    of each is its probability among the n-best, the same scale as the answer's `score`.
+    of each is its probability among the n-best, the same scale as the answer's `score`. A model
+    with a `null_threshold` can answer "no answer": text "", start = end = -1, and `score` the
+    probability of no answer among its candidates; `na_prob` is then set.
     """
 
     text: str
@@ -189,6 +212,12 @@ class Answer:
     end: int
     score: float
     nbest: tuple[Candidate, ...] = ()
+    na_prob: float | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether this is an answer rather than "no answer"."""
+        return bool(self.text)
 
 
 def top_candidates(prediction: Prediction, n: int = NBEST_SHOWN) -> tuple[Candidate, ...]:
@@ -222,7 +251,9 @@ class QAModel:
         """Answer one question about one context, with its best `NBEST_SHOWN` candidates."""
         examples = Dataset.from_dict({"id": ["q"], "question": [question], "context": [context]})
         best = infer(self.model, self.tokenizer, examples, self.settings).predictions["q"]
-        return Answer(best.text, best.start, best.end, best.confidence, top_candidates(best))
+        return Answer(
+            best.text, best.start, best.end, best.confidence, top_candidates(best), best.na_prob
+        )
 
     def answer_all(self, examples: Dataset) -> Inference:
         """Answer many questions in batches."""

@@ -5,12 +5,18 @@ start tokens and the ``n_best_size`` best end tokens, keep the pairs that form a
 inside the context, score them by ``start_logit + end_logit``, and rank the candidates of all
 windows of an example together. Here every step runs on whole arrays at once; only building
 the result objects is a Python loop (one pass over examples).
+
+SQuAD 2.0 mode (a `null_threshold`): an example's null score is the smallest CLS start + end
+logit over its windows; it predicts "" when the null score minus the best span's score
+exceeds the threshold, and its n-best list includes the null candidate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +35,21 @@ OFFSETS_TYPE = pa.list_(pa.list_(pa.int64()))
 NO_ANSWER = {"text": "", "start": 0, "end": 0, "probability": 0.0}
 """What an example gets when none of its windows holds a valid span."""
 
+CLS_INDEX = 0
+"""Position of the [CLS] token, the no-answer label of training (`qa_utils.core.features`)."""
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x| (and 0 or 1 at -inf or +inf).
+
+    >>> sigmoid(0.0), sigmoid(math.inf), sigmoid(-1000.0)
+    (0.5, 1.0, 0.0)
+    """
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -39,7 +60,10 @@ class Prediction:
         start: Character offset of the answer in the context.
         end: Character offset just past the answer (exclusive).
         confidence: Probability of the chosen answer among the n-best (0 when there is none).
-        nbest: Candidates, best first: dicts with text, start, end, score, probability.
+        nbest: Candidates, best first: dicts with text, start, end, score, probability
+            (SQuAD 2.0 mode: the null candidate has text "" and start = end = -1).
+        null_diff: SQuAD 2.0 mode only: the null score minus the best span's score
+            (+inf without a span); None otherwise.
     """
 
     text: str
@@ -47,6 +71,16 @@ class Prediction:
     end: int
     confidence: float
     nbest: list[dict[str, Any]]
+    null_diff: float | None = None
+
+    @property
+    def na_prob(self) -> float | None:
+        """Probability of no answer against the best span: sigmoid(null_diff); None in v1.1."""
+        return None if self.null_diff is None else sigmoid(self.null_diff)
+
+    def best_span(self) -> dict[str, Any] | None:
+        """The best non-null candidate (what it answers when it does not abstain), or None."""
+        return next((c for c in self.nbest if c["start"] >= 0 and c["text"]), None)
 
 
 def pad_logits(logits: Sequence[np.ndarray], pad_value: float = PAD_LOGIT) -> np.ndarray:
@@ -378,8 +412,9 @@ def postprocess_predictions(
     end_logits: np.ndarray,
     n_best_size: int = 20,
     max_answer_length: int = 30,
+    null_threshold: float | None = None,
 ) -> dict[str, Prediction]:
-    """Pick each example's best answer span over all of its windows.
+    """Pick each example's best answer span over all of its windows (or "", in SQuAD 2.0 mode).
 
     Args:
         examples: datasets.Dataset or list of dicts with ``id`` and ``context``.
@@ -390,6 +425,9 @@ def postprocess_predictions(
         end_logits: Same shape as ``start_logits``.
         n_best_size: Start/end tokens tried per window and candidates kept per example.
         max_answer_length: Longest answer, in tokens.
+        null_threshold: None: always answer with the best span (SQuAD v1.1). A number turns
+            on SQuAD 2.0 mode: predict "" when the null score minus the best span's score
+            exceeds it (math.inf: never, but still score the null candidate).
 
     Returns:
         One `Prediction` per example id, in the order of ``examples``.
@@ -409,4 +447,64 @@ def postprocess_predictions(
         start_logits, end_logits, offsets.is_context, n_best_size, max_answer_length
     )
     chosen = merge_windows(candidates[0], window_example, len(example_ids), n_best_size)
-    return _build_predictions(example_ids, contexts, *_chosen_spans(offsets, candidates, chosen))
+    spans = _build_predictions(example_ids, contexts, *_chosen_spans(offsets, candidates, chosen))
+    if null_threshold is None:
+        return spans
+    nulls = null_scores(start_logits, end_logits, window_example, len(example_ids))
+    return {
+        example_id: with_null(spans[example_id], null, null_threshold)
+        for example_id, null in zip(example_ids, nulls.tolist(), strict=True)
+    }
+
+
+def null_scores(
+    start_logits: np.ndarray, end_logits: np.ndarray, window_example: np.ndarray, n_examples: int
+) -> np.ndarray:
+    """Each example's null score: the smallest [CLS] start + end logit over its windows.
+
+    >>> logits = np.array([[1.0, 0.0], [-2.0, 0.0], [5.0, 0.0]], dtype=np.float32)
+    >>> null_scores(logits, logits, np.array([0, 0, 1]), 3).tolist()
+    [-4.0, 10.0, inf]
+    """
+    cls = start_logits[:, CLS_INDEX] + end_logits[:, CLS_INDEX]  # float32, like span scores
+    out = np.full(n_examples, np.inf, dtype=np.float32)
+    np.minimum.at(out, window_example, cls)
+    return out
+
+
+def with_null(prediction: Prediction, null: float, threshold: float) -> Prediction:
+    """A span prediction in SQuAD 2.0 mode: the null candidate ranked in, "" past the threshold.
+
+    Probabilities are a softmax over the spans and the null candidate together; null_diff is
+    the null score minus the best span's score (+inf without a span: then it abstains).
+    """
+    if not math.isfinite(null):  # the example has no window at all
+        return dataclasses.replace(prediction, start=-1, end=-1, null_diff=math.inf)
+    empty = {"text": "", "start": -1, "end": -1, "score": null}
+    # Stable sort: spans stay best first, and a span tied with the null candidate stays ahead.
+    ranked = sorted([*prediction.nbest, empty], key=lambda c: -c["score"])
+    probabilities = _softmax_rows(np.array([[c["score"] for c in ranked]]))[0].tolist()
+    nbest = [{**c, "probability": p} for c, p in zip(ranked, probabilities, strict=True)]
+    diff = null - prediction.nbest[0]["score"] if prediction.nbest else math.inf
+    return at_threshold(Prediction("", -1, -1, 0.0, nbest, diff), threshold)
+
+
+def at_threshold(prediction: Prediction, threshold: float) -> Prediction:
+    """A SQuAD 2.0 prediction decided at `threshold`: "" when its null_diff exceeds it.
+
+    Re-deciding needs no model run: the n-best list holds the best span and the null candidate.
+    """
+    if prediction.null_diff is None:
+        raise ValueError("only SQuAD 2.0 predictions (with a null_diff) have a threshold")
+    abstain = prediction.null_diff > threshold
+    chosen = next((c for c in prediction.nbest if (c["start"] < 0) == abstain), None)
+    if chosen is None:  # no window at all: nothing but ""
+        return dataclasses.replace(prediction, text="", start=-1, end=-1)
+    return Prediction(
+        chosen["text"],
+        chosen["start"],
+        chosen["end"],
+        chosen["probability"],
+        prediction.nbest,
+        prediction.null_diff,
+    )

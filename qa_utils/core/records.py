@@ -2,13 +2,16 @@
 
 One row per question: the example (id, title, question, context, gold answers and their
 starts, lengths in words), the prediction with its character span, confidence and window
-count, and its EM/F1 in percent. `build_records` is the one builder: evaluation writes its
-table as records.parquet, the analysis builds it from any official prediction file, and the
-robustness probes from each perturbed condition.
+count, and its EM/F1 in percent. On SQuAD 2.0 data the table adds `V2_COLUMNS`:
+is_impossible, abstained, na_prob and answer_em/answer_f1 (see `build_records`).
+`build_records` is the one builder: evaluation writes its table as records.parquet, the
+analysis builds it from any official prediction file, and the robustness probes from each
+perturbed condition.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +21,14 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
-from qa_utils.core.metrics import ScoreReport, score_predictions
+from qa_utils.core.metrics import (
+    V2_COLUMNS,
+    ScoreReport,
+    best_threshold,
+    is_squad_v2,
+    score_predictions,
+    v2_scores,
+)
 from qa_utils.core.postprocess import Prediction
 
 RECORD_COLUMNS = (
@@ -116,6 +126,8 @@ def build_records(
     examples: Any,
     predictions: Mapping[str, Prediction] | Mapping[str, str],
     windows: Mapping[str, int] | None = None,
+    na_probs: Mapping[str, float] | None = None,
+    na_prob_thresh: float = 1.0,
 ) -> ScoredTable:
     """Score `predictions` against `examples` and build the per-example table.
 
@@ -123,13 +135,21 @@ def build_records(
         examples: SQuAD-format examples (a `Dataset` or a list of row dicts).
         predictions: our `Prediction`s by id, or the answer texts of any prediction file.
         windows: windows per example id, when known (NaN otherwise).
+        na_probs: SQuAD 2.0: no-answer probability by id (a `--na-prob-file`).
+        na_prob_thresh: SQuAD 2.0: questions whose na_prob exceeds it count as abstaining.
 
     Questions without a prediction get an empty one and score 0 (confidence 0 for ours);
     predictions for ids that are not in the dataset are left out and reported. Texts carry no
-    confidence (NaN) and their span is their first occurrence in the context.
+    confidence (NaN) and their span is their first occurrence in the context. SQuAD 2.0
+    examples are scored like evaluate-v2.0.py and add is_impossible, abstained, na_prob and
+    answer_em/answer_f1: the scores of what it answers when it does not abstain (the text of
+    a prediction file; the best span of ours, whose na_prob is their own).
     """
     texts = {k: p if isinstance(p, str) else p.text for k, p in predictions.items()}
-    report = score_predictions(examples, texts)
+    v2 = is_squad_v2(examples)
+    if na_probs is None and v2:
+        na_probs = own_na_probs(predictions)
+    report = score_predictions(examples, texts, na_probs, na_prob_thresh)
     table = examples_table(examples)
     ours = any(isinstance(p, Prediction) for p in predictions.values())
     empty = Prediction("", -1, -1, 0.0, []) if ours else ""
@@ -145,4 +165,70 @@ def build_records(
     table["n_windows"] = (
         table["id"].map(windows).fillna(0).astype(int) if windows is not None else np.nan
     )
-    return ScoredTable(table[list(RECORD_COLUMNS)], report)
+    if not v2:
+        return ScoredTable(table[list(RECORD_COLUMNS)], report)
+    table = table.join(report.per_example.set_index("id")[list(V2_COLUMNS)], on="id")
+    if ours:
+        _score_best_spans(table, predictions)
+    return ScoredTable(table[[*RECORD_COLUMNS, *V2_COLUMNS]], report)
+
+
+def own_na_probs(predictions: Mapping[str, Any]) -> dict[str, float] | None:
+    """The no-answer probabilities of our SQuAD 2.0 predictions, or None if they have none."""
+    probs = {k: p.na_prob for k, p in predictions.items() if isinstance(p, Prediction)}
+    if not probs or any(v is None for v in probs.values()):
+        return None
+    return probs
+
+
+def _score_best_spans(table: pd.DataFrame, predictions: Mapping[str, Any]) -> None:
+    """Set answer_em/answer_f1 to the scores of each prediction's best span (v2 semantics).
+
+    Questions without a prediction keep 0, as they score.
+    """
+    scores = []
+    for qid, gold in zip(table["id"], table["gold_answers"], strict=True):
+        p = predictions.get(qid)
+        if p is None:
+            scores.append((0, 0))
+            continue
+        span = p.best_span() if isinstance(p, Prediction) else {"text": p}
+        scores.append(v2_scores(span["text"] if span else "", gold))
+    table["answer_em"] = [100.0 * em for em, _ in scores]
+    table["answer_f1"] = [100.0 * f1 for _, f1 in scores]
+
+
+def tune_null_threshold(
+    examples: Any, predictions: Mapping[str, Prediction], metric: str = "f1"
+) -> tuple[float, float]:
+    """The null-score threshold that maximises EM or F1 on validation examples (SQuAD 2.0).
+
+    Like the official best_f1_thresh, but on our `null_diff` (null score minus best span
+    score) and with each question's best span as its answer, so the threshold can move
+    either way from the one the predictions were made with.
+
+    Args:
+        examples: SQuAD 2.0 validation examples (with is_impossible).
+        predictions: our predictions of them, made in SQuAD 2.0 mode (`null_diff` set).
+        metric: "f1" or "exact".
+
+    Returns:
+        (the best score in percent, the threshold: abstain when null_diff exceeds it;
+        -inf when abstaining on every question is best).
+    """
+    if not is_squad_v2(examples) or metric not in ("f1", "exact"):
+        raise ValueError("tuning needs SQuAD 2.0 examples and metric 'f1' or 'exact'")
+    columns = dataset_columns(examples, ["id", "answers"])
+    pick = 1 if metric == "f1" else 0
+    diffs, gains, start = [], [], 0
+    for qid, answers in zip(columns["id"], columns["answers"], strict=True):
+        p = predictions.get(qid)
+        if p is None or p.null_diff is None:
+            raise ValueError(f"question {qid!r} has no SQuAD 2.0 prediction (null_diff)")
+        span = p.best_span()
+        # Abstaining scores "" (1 where there is no answer); answering gains the difference.
+        abstained = v2_scores("", answers["text"])[pick]
+        diffs.append(p.null_diff)
+        gains.append(v2_scores(span["text"] if span else "", answers["text"])[pick] - abstained)
+        start += abstained
+    return best_threshold(diffs, gains, start, len(diffs), initial=-math.inf)

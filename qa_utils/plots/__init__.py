@@ -4,8 +4,8 @@ A plot helper takes a table made elsewhere in `qa_utils` and returns a matplotli
 one of the fixed sizes of `style` (which also owns the DPI); a notebook shows it and keeps it
 with `save_figure(fig, run.figures_dir / NAME)`. Modules: `concepts` (notebooks 01 and 03),
 `training` (02), `analysis` (04 and the `analyse` report), `optimize` (05), `robustness` and
-`online` (06). They import from lower stages of the package; nothing below `qa_utils.workflow`
-imports them.
+`online` (06), `unanswerable` (SQuAD 2.0 in the `analyse` report). They import from lower
+stages of the package; nothing below `qa_utils.workflow` imports them.
 """
 
 from qa_utils.plots.analysis import (
@@ -29,16 +29,23 @@ from qa_utils.plots.optimize import plot_pruning, plot_tradeoff
 from qa_utils.plots.robustness import plot_article_scores, plot_robustness
 from qa_utils.plots.style import DPI, SIZES, new_figure, save_figure
 from qa_utils.plots.training import plot_lengths, plot_training_curve
+from qa_utils.plots.unanswerable import (
+    plot_abstain_confusion,
+    plot_coverage_risk,
+    plot_threshold_curve,
+)
 
 __all__ = [
     "DPI",
     "SIZES",
     "new_figure",
+    "plot_abstain_confusion",
     "plot_against_published",
     "plot_answer_type_confusion",
     "plot_article_scores",
     "plot_comparison",
     "plot_confusion",
+    "plot_coverage_risk",
     "plot_cv_compare",
     "plot_error_categories",
     "plot_lengths",
@@ -51,6 +58,7 @@ __all__ = [
     "plot_simulated_online",
     "plot_slice",
     "plot_slice_grid",
+    "plot_threshold_curve",
     "plot_tradeoff",
     "plot_training_curve",
     "save_figure",

@@ -112,8 +112,17 @@ def plot_error_categories(errors: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
-    """Reliability diagram (accuracy against confidence per bin) above a histogram of counts."""
+def plot_reliability(
+    calibration: pd.DataFrame,
+    ece: float,
+    outcome: str = "exact match",
+    confidence: str = "Confidence",
+) -> Figure:
+    """Reliability diagram (accuracy against confidence per bin) above a histogram of counts.
+
+    `outcome` and `confidence` name what the bins count and what they are binned by (the
+    default: exact match against the answer's confidence).
+    """
     fig, (top, bottom) = new_figure("tall", 2, 1, sharex=True, height_ratios=[3, 1])
     centers = (calibration["lower"] + calibration["upper"]) / 2
     width = float((calibration["upper"] - calibration["lower"]).iloc[0])
@@ -122,7 +131,7 @@ def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
         calibration["accuracy"].fillna(0),
         width=width * 0.9,
         color=SLICE_COLOR,
-        label="exact match",
+        label=outcome,
     )
     top.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     top.plot(
@@ -132,12 +141,16 @@ def plot_reliability(calibration: pd.DataFrame, ece: float) -> Figure:
         color="darkorange",
         label="mean confidence",
     )
-    top.set(title=f"Reliability diagram (ECE = {ece:.3f})", ylabel="Exact match rate", ylim=(0, 1))
+    top.set(
+        title=f"Reliability diagram (ECE = {ece:.3f})",
+        ylabel=f"{outcome[0].upper()}{outcome[1:]} rate",
+        ylim=(0, 1),
+    )
     top.legend(loc="upper left", fontsize=8)
     bottom.bar(centers, calibration["n"], width=width * 0.9, color=SMALL_COLOR)
     for x, n in zip(centers, calibration["n"], strict=True):
         bottom.annotate(str(n), (x, n), ha="center", va="bottom", fontsize=7)
-    bottom.set(xlabel="Confidence", ylabel="Questions", xlim=(0, 1))
+    bottom.set(xlabel=confidence, ylabel="Questions", xlim=(0, 1))
     bottom.set_ylim(0, max(1, calibration["n"].max()) * 1.3)
     return fig
 

@@ -12,6 +12,8 @@ REFERENCE_MODEL = "google-bert/bert-base-uncased"
 ALL = "all"
 INFERENCE_FILE = "inference_settings.json"
 """Written beside every trained model: the `InferenceSettings` everything that loads it uses."""
+SQUAD_V2_NULL_THRESHOLD = 0.0
+"""The no-answer threshold of a `squad_v2` profile that sets none (transformers' default)."""
 RUN_CONFIG = "qa_run_config.json"
 """Written beside every trained model: its profile, data size and training cost."""
 
@@ -30,6 +32,9 @@ class InferenceSettings:
         max_answer_length: longest answer, in tokens.
         batch_size: windows per forward pass.
         threads: torch threads (0: leave torch's default).
+        null_threshold: SQuAD 2.0: answer "" when the null score minus the best span's score
+            exceeds it. None (SQuAD v1.1): never abstain; SQuAD 2.0 examples then still get
+            their no-answer probability.
     """
 
     max_length: int
@@ -38,8 +43,9 @@ class InferenceSettings:
     max_answer_length: int
     batch_size: int
     threads: int = 0
+    null_threshold: float | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (the JSON saved beside a model)."""
         return dataclasses.asdict(self)
 
@@ -60,7 +66,10 @@ class InferenceSettings:
 class Profile:
     """Everything a run needs to know; every field can be overridden.
 
-    `train_questions` / `dev_questions` of None mean "all of them".
+    `train_questions` / `dev_questions` of None mean "all of them". `squad_v2` trains with
+    unanswerable questions (made from SQuAD v1.1 when the training file has none:
+    `qa_utils.training.unanswerable`) and, unless `null_threshold` says otherwise, answers
+    "" when the null score beats the best span (threshold 0).
     """
 
     name: str
@@ -81,6 +90,8 @@ class Profile:
     max_answer_length: int = 30
     threads: int = 0
     save_steps: int = 200
+    null_threshold: float | None = None
+    squad_v2: bool = False
 
     @property
     def inference(self) -> InferenceSettings:
@@ -92,6 +103,9 @@ class Profile:
             max_answer_length=self.max_answer_length,
             batch_size=self.eval_batch_size,
             threads=self.threads,
+            null_threshold=self.null_threshold
+            if self.null_threshold is not None or not self.squad_v2
+            else SQUAD_V2_NULL_THRESHOLD,
         )
 
 
@@ -195,8 +209,19 @@ def validate_profile(profile: Profile) -> None:
         raise ValueError("epochs and learning_rate must be positive")
 
 
-EVALUATION_FIELDS = ("dev_questions", "eval_batch_size", "n_best_size", "max_answer_length")
+EVALUATION_FIELDS = (
+    "dev_questions",
+    "eval_batch_size",
+    "n_best_size",
+    "max_answer_length",
+    "null_threshold",
+)
 """Profile fields that only affect evaluation: a trained model is reused across them."""
+
+
+LATER_FIELDS = {"squad_v2": False}
+"""Training fields added after models were saved, with their defaults: a field at its default
+is left out of `training_settings`, so a model saved before it existed is still the same run."""
 
 
 def training_settings(profile: Profile | dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +230,11 @@ def training_settings(profile: Profile | dict[str, Any]) -> dict[str, Any]:
     Takes a profile or its dict (as saved next to a trained model).
     """
     fields = profile if isinstance(profile, dict) else profile_dict(profile)
-    return {k: v for k, v in fields.items() if k not in EVALUATION_FIELDS}
+    return {
+        k: v
+        for k, v in fields.items()
+        if k not in EVALUATION_FIELDS and (k not in LATER_FIELDS or v != LATER_FIELDS[k])
+    }
 
 
 def profile_dict(profile: Profile) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from qa_utils.core.data import (
     FEATURES,
+    FEATURES_V2,
     HUB_ID,
     SquadDataWarning,
     SquadFormatError,
@@ -21,8 +22,10 @@ from qa_utils.core.data import (
     resolve_squad_source,
     subset,
 )
+from qa_utils.project.paths import shared_dir
 
 MINI = Path(__file__).parents[1] / "fixtures" / "mini_squad.json"
+MINI_V2 = MINI.with_name("mini_squad_v2.json")
 
 
 @pytest.fixture(scope="module")
@@ -414,6 +417,188 @@ def test_official_dev_set_loads_cleanly():
     assert len(loaded.dataset) == 10_570 and loaded.problems == []
     answers = loaded.dataset.select_columns(["answers"]).to_dict()["answers"]
     assert sum(len(a["text"]) for a in answers) == 34_726
+
+
+# --- SQuAD 2.0 -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mini_v2():
+    return load_squad(MINI_V2)
+
+
+@pytest.fixture
+def nested_v2() -> dict:
+    """A fresh copy of the SQuAD 2.0 fixture in the nested format, for a test to break."""
+    return json.loads(MINI_V2.read_text(encoding="utf-8"))
+
+
+def test_v2_fixture_loads_with_is_impossible(mini_v2):
+    loaded = load_squad_with_problems(MINI_V2)
+    assert loaded.version == "v2.0" and loaded.problems == []
+    assert mini_v2.features == FEATURES_V2 and list(mini_v2.features)[-1] == "is_impossible"
+    impossible = [r for r in mini_v2 if r["is_impossible"]]
+    assert len(mini_v2) == 15 and len(impossible) == 5
+    assert all(r["answers"] == {"text": [], "answer_start": []} for r in impossible)
+    assert all(r["answers"]["text"] for r in mini_v2 if not r["is_impossible"])
+
+
+def test_v1_files_keep_the_v1_schema(mini):
+    assert load_squad_with_problems(MINI).version == "v1.1"
+    assert "is_impossible" not in mini.column_names
+
+
+def test_plausible_answers_are_ignored(nested_v2, tmp_path):
+    for article in nested_v2["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                qa.pop("plausible_answers", None)
+    plain = load_squad(_write_json(tmp_path / "plain.json", nested_v2))
+    assert plain.to_dict() == load_squad(MINI_V2).to_dict()
+
+
+def test_same_v2_dataset_from_nested_jsonl_and_parquet(mini_v2, tmp_path):
+    jsonl = tmp_path / "v2.jsonl"
+    mini_v2.to_json(jsonl)
+    parquet = tmp_path / "v2.parquet"
+    mini_v2.to_parquet(parquet)
+    for path in (jsonl, parquet):
+        loaded = load_squad(path)
+        assert loaded.features == FEATURES_V2, path
+        assert loaded.to_dict() == mini_v2.to_dict(), path
+
+
+def test_flat_v2_without_the_flag_needs_the_version(mini_v2, tmp_path):
+    """The Hub's squad_v2 schema has no is_impossible column: empty answers mark the question."""
+    path = _write_jsonl(
+        tmp_path / "hub_v2.jsonl", mini_v2.remove_columns("is_impossible").to_list()
+    )
+    with pytest.raises(SquadFormatError, match=r"line 4: answers: is empty; .*is_impossible"):
+        load_squad(path)
+    assert load_squad(path, version="v2.0").to_dict() == mini_v2.to_dict()
+
+
+def test_version_can_be_forced(mini):
+    forced = load_squad(MINI, version="v2.0")
+    assert forced.features == FEATURES_V2 and not any(forced["is_impossible"])
+    with pytest.raises(ValueError, match=r"unknown SQuAD version 'v3'"):
+        load_squad(MINI, version="v3")
+    with pytest.raises(ValueError, match=r"rajpurkar/squad is SQuAD v1\.1"):
+        load_squad(HUB_ID, version="v2.0")
+
+
+def _v2_at(d: dict, a: int, p: int, q: int) -> dict:
+    return d["data"][a]["paragraphs"][p]["qas"][q]
+
+
+V2_CASES = {
+    "impossible_with_answers": (
+        lambda d: _v2_at(d, 0, 0, 0).update(is_impossible=True),
+        "data[0].paragraphs[0].qas[0].is_impossible: is true, but the question has 2 answers",
+    ),
+    "possible_without_answers": (
+        lambda d: _v2_at(d, 0, 0, 3).update(is_impossible=False),
+        "data[0].paragraphs[0].qas[3].is_impossible: is false, but the question has no answers",
+    ),
+    "flag_string": (
+        lambda d: _v2_at(d, 1, 0, 2).update(is_impossible="true"),
+        "data[1].paragraphs[0].qas[2].is_impossible: expected a boolean, got str",
+    ),
+    "flag_integer": (
+        lambda d: _v2_at(d, 0, 1, 2).update(is_impossible=1),
+        "data[0].paragraphs[1].qas[2].is_impossible: expected a boolean, got int",
+    ),
+    "flag_null": (
+        lambda d: _v2_at(d, 0, 1, 0).update(is_impossible=None),
+        "data[0].paragraphs[1].qas[0].is_impossible: expected a boolean, got null",
+    ),
+    "answers_null": (
+        lambda d: _v2_at(d, 1, 0, 4).update(answers=None),
+        "data[1].paragraphs[0].qas[4].answers: expected a list, got null",
+    ),
+    "answer_start_off_the_text": (
+        lambda d: _v2_at(d, 0, 0, 1)["answers"][0].update(answer_start=3),
+        "data[0].paragraphs[0].qas[1].answers[0].answer_start: 3 does not point at the answer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", V2_CASES)
+def test_bad_v2_file_names_file_place_and_field(case, nested_v2, tmp_path):
+    mutate, expected = V2_CASES[case]
+    mutate(nested_v2)
+    path = _write_json(tmp_path / f"{case}.json", nested_v2)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(caught.value)
+
+
+FLAT_V2_CASES = {
+    "impossible_with_answers": (
+        lambda rs: rs[0].update(is_impossible=True),
+        "line 1: is_impossible: is true, but the question has 2 answers",
+    ),
+    "possible_without_answers": (
+        lambda rs: rs[3].update(is_impossible=False),
+        "line 4: is_impossible: is false, but the question has no answers",
+    ),
+    "flag_string": (
+        lambda rs: rs[5].update(is_impossible="no"),
+        "line 6: is_impossible: expected a boolean, got str",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FLAT_V2_CASES)
+def test_bad_v2_jsonl_names_file_line_and_field(case, mini_v2, tmp_path):
+    mutate, expected = FLAT_V2_CASES[case]
+    records = copy.deepcopy(mini_v2.to_list())
+    mutate(records)
+    path = _write_jsonl(tmp_path / f"{case}.jsonl", records)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_bad_v2_parquet_row_names_the_field(mini_v2, tmp_path):
+    records = copy.deepcopy(mini_v2.to_list())
+    records[1]["is_impossible"] = True
+    path = tmp_path / "bad_v2.parquet"
+    pq.write_table(pa.Table.from_pylist(records), path)
+    with pytest.raises(SquadFormatError, match=r"bad_v2\.parquet: row 1: is_impossible: is true"):
+        load_squad(path)
+
+
+def test_v2_strict_false_drops_only_the_bad_questions(nested_v2, tmp_path):
+    _v2_at(nested_v2, 0, 0, 0)["is_impossible"] = True
+    _v2_at(nested_v2, 1, 0, 2)["is_impossible"] = "yes"
+    loaded = load_squad_with_problems(_write_json(tmp_path / "two.json", nested_v2), strict=False)
+    assert [p.where for p in loaded.problems] == [
+        "data[0].paragraphs[0].qas[0].is_impossible",
+        "data[1].paragraphs[0].qas[2].is_impossible",
+    ]
+    assert len(loaded.dataset) == 13 and loaded.dataset.features == FEATURES_V2
+    assert {"v2-1-1-1", "v2-2-1-3"}.isdisjoint(loaded.dataset["id"])
+
+
+def test_jsonl_limit_stops_before_a_later_broken_line(mini, tmp_path):
+    records = _flat(mini)
+    records[6] = '{"id": '
+    path = _write_jsonl(tmp_path / "late.jsonl", records)
+    assert len(load_squad(path, limit=3)) == 3
+    with pytest.raises(SquadFormatError, match="line 7, column 8"):
+        load_squad(path)
+
+
+def test_shared_v2_dev_set_loads_cleanly():
+    path = shared_dir() / "squad" / "dev-v2.0-rebuilt.json"
+    if not path.is_file():
+        pytest.skip("../shared/squad/dev-v2.0-rebuilt.json is not beside the project")
+    loaded = load_squad_with_problems(path, strict=False)
+    assert loaded.problems == [] and loaded.version == "v2.0"
+    assert len(loaded.dataset) == 11_873 and sum(loaded.dataset["is_impossible"]) == 5_945
+    assert len(set(loaded.dataset["title"])) == 35
 
 
 # --- subset -------------------------------------------------------------------------------------

@@ -9,7 +9,12 @@ import pytest
 from datasets import Dataset
 
 from qa_utils.core.data import load_squad
-from qa_utils.core.features import build_eval_features, build_train_features, truncate_questions
+from qa_utils.core.features import (
+    build_eval_features,
+    build_train_features,
+    prepare_eval_features,
+    truncate_questions,
+)
 from qa_utils.core.metrics import score_predictions
 from qa_utils.core.model import load_tokenizer
 from qa_utils.core.postprocess import PAD_LOGIT, postprocess_predictions
@@ -129,3 +134,21 @@ def test_left_padding_tokenizers_put_the_context_first(examples, tokenizer):
     first = features[0]
     context_positions = [i for i, o in enumerate(first["offset_mapping"]) if o is not None]
     assert context_positions[0] == 1  # right after [CLS]
+
+
+def test_unanswerable_questions_are_labelled_cls_in_every_window(fixtures_dir):
+    tokenizer = load_tokenizer("embedded")
+    examples = load_squad(fixtures_dir / "mini_squad_v2.json")
+    features = build_train_features(examples, tokenizer, max_length=64, doc_stride=16)
+    windows = prepare_eval_features(examples[:], tokenizer, 64, 16)["example_id"]
+    impossible = dict(zip(examples["id"], examples["is_impossible"], strict=True))
+    labels = list(zip(features["start_positions"], features["end_positions"], strict=True))
+    assert len(labels) == len(windows) > len(examples)  # the long context has many windows
+    for example_id, label in zip(windows, labels, strict=True):
+        if impossible[example_id]:
+            assert label == (0, 0), example_id
+    answerable = examples.filter(lambda r: not r["is_impossible"]).remove_columns("is_impossible")
+    v1 = build_train_features(answerable, tokenizer, max_length=64, doc_stride=16)
+    kept = [label for eid, label in zip(windows, labels, strict=True) if not impossible[eid]]
+    assert kept == list(zip(v1["start_positions"], v1["end_positions"], strict=True))
+    assert any(label != (0, 0) for label in kept)

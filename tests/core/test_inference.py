@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from datasets import Dataset
 
+from qa_utils.core.data import load_squad
 from qa_utils.core.features import build_eval_features
 from qa_utils.core.inference import (
     NBEST_SHOWN,
@@ -15,8 +20,10 @@ from qa_utils.core.inference import (
     length_sorted_batches,
     predict_logits,
 )
+from qa_utils.core.metrics import score_predictions
 from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
 from qa_utils.core.postprocess import PAD_LOGIT, postprocess_predictions
+from qa_utils.core.records import tune_null_threshold
 from qa_utils.project.config import InferenceSettings
 
 SETTINGS = InferenceSettings(
@@ -136,3 +143,68 @@ def test_answer_carries_its_nbest_best_first_starting_with_the_answer(model, tok
 def test_load_rejects_a_missing_model_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         QAModel.load(tmp_path / "nowhere")
+
+
+# --- SQuAD 2.0 ---------------------------------------------------------------------------------
+
+
+V2_SETTINGS = dataclasses.replace(SETTINGS, batch_size=64)  # the long context has 40 windows
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_bert):
+    """A tiny random BERT: SQuAD 2.0 decoding needs logits, not a good model."""
+    return tiny_bert(seed=1)
+
+
+@pytest.fixture(scope="module")
+def examples_v2():
+    return load_squad(Path(__file__).parents[1] / "fixtures" / "mini_squad_v2.json")
+
+
+def test_v2_examples_get_no_answer_scores_but_never_abstain_by_default(
+    tiny, tokenizer, examples_v2
+):
+    v2 = infer(tiny, tokenizer, examples_v2, V2_SETTINGS)
+    v1 = infer(tiny, tokenizer, examples_v2.remove_columns("is_impossible"), V2_SETTINGS)
+    assert all(p.null_diff is not None for p in v2.predictions.values())
+    assert all(p.null_diff is None for p in v1.predictions.values())
+    assert v2.answers == v1.answers and all(v2.answers.values())
+    table = v2.records().table
+    assert table["na_prob"].tolist() == [v2.predictions[i].na_prob for i in table["id"]]
+
+
+def test_a_threshold_makes_it_abstain(tiny, tokenizer, examples_v2):
+    everywhere = dataclasses.replace(V2_SETTINGS, null_threshold=-1e9)
+    result = infer(tiny, tokenizer, examples_v2, everywhere)
+    assert set(result.answers.values()) == {""}
+    summary = result.records().report.summary()
+    # One answerable question's only gold answer, "The", is "" once normalised: it scores too.
+    assert (summary["NoAns_f1"], summary["HasAns_f1"]) == (100.0, 10.0)
+
+
+def test_tuned_threshold_is_the_best_of_every_threshold(tiny, tokenizer, examples_v2):
+    predictions = infer(tiny, tokenizer, examples_v2, V2_SETTINGS).predictions
+    best_f1, threshold = tune_null_threshold(examples_v2, predictions)
+    diffs = sorted({p.null_diff for p in predictions.values()})
+
+    def f1_at(t: float) -> float:
+        texts = {
+            k: "" if p.null_diff > t else p.best_span()["text"] for k, p in predictions.items()
+        }
+        return score_predictions(examples_v2, texts).f1
+
+    assert best_f1 == pytest.approx(max(f1_at(t) for t in [-math.inf, *diffs]), abs=1e-9)
+    assert f1_at(threshold) == pytest.approx(best_f1, abs=1e-9)
+    with pytest.raises(ValueError, match="SQuAD 2.0 examples"):
+        tune_null_threshold(examples_v2.remove_columns("is_impossible"), predictions)
+
+
+def test_answer_can_be_no_answer_with_its_score(tiny, tokenizer):
+    context = "The Eiffel Tower stands in Paris. It was finished in 1889 for the World's Fair."
+    qa = QAModel(tiny, tokenizer, dataclasses.replace(SETTINGS, null_threshold=-1e9))
+    answer = qa.answer("Who painted the tower?", context)
+    assert (answer.text, answer.start, answer.end, answer.answered) == ("", -1, -1, False)
+    assert 0.0 < answer.score <= 1.0 and 0.0 <= answer.na_prob <= 1.0
+    plain = QAModel(tiny, tokenizer, SETTINGS).answer("Who painted the tower?", context)
+    assert plain.answered and plain.na_prob is None

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from qa_utils.core.postprocess import (
     PAD_LOGIT,
     Prediction,
+    at_threshold,
     context_offsets,
     offsets_to_array,
     pad_logits,
@@ -324,3 +325,73 @@ def test_errors_name_the_problem(change, message):
     }
     with pytest.raises(ValueError, match=message):
         postprocess_predictions(**arguments)
+
+
+# --- SQuAD 2.0 mode: the null candidate --------------------------------------------------------
+
+
+def _null_example(cls_start: float, cls_end: float) -> dict:
+    """One window whose best span is "the mat" (score 9) with the given [CLS] logits."""
+    start = peaked(len(WINDOW), {0: cls_start, THE: 5.0})
+    end = peaked(len(WINDOW), {0: cls_end, MAT: 4.0})
+    return {"start": start, "end": end}
+
+
+def _predict(logits: dict, threshold: float | None, windows: int = 1) -> Prediction:
+    features = features_of([("q", WINDOW)] * windows)
+    start = np.repeat(logits["start"], windows, axis=0)
+    end = np.repeat(logits["end"], windows, axis=0)
+    examples = [{"id": "q", "context": CONTEXT}]
+    return postprocess_predictions(examples, features, start, end, null_threshold=threshold)["q"]
+
+
+def test_without_a_threshold_predictions_are_the_v1_ones():
+    logits = _null_example(6.0, 6.0)
+    v1 = _predict(logits, None)
+    assert v1.null_diff is None and v1.na_prob is None
+    assert all(c["start"] >= 0 for c in v1.nbest)
+
+
+def test_null_wins_past_the_threshold_and_is_in_the_nbest():
+    logits = _null_example(6.0, 6.0)  # null 12 against the best span's 9
+    abstained = _predict(logits, 0.0)
+    assert (abstained.text, abstained.start, abstained.end) == ("", -1, -1)
+    assert abstained.null_diff == 3.0 and abstained.na_prob == pytest.approx(1 / (1 + math.exp(-3)))
+    null = abstained.nbest[0]
+    assert (null["text"], null["start"], null["score"]) == ("", -1, 12.0)
+    assert abstained.confidence == null["probability"]
+    assert sum(c["probability"] for c in abstained.nbest) == pytest.approx(1.0)
+    assert len(abstained.nbest) == 21  # 20 spans and the null candidate
+    assert abstained.best_span()["text"] == "the mat"
+
+
+def test_threshold_is_strict_and_inf_never_abstains():
+    logits = _null_example(6.0, 6.0)
+    assert _predict(logits, 3.0).text == "the mat"  # a difference equal to it answers
+    assert _predict(logits, 2.999).text == ""
+    never = _predict(logits, math.inf)
+    v1 = _predict(logits, None)
+    assert (never.text, never.start, never.end) == (v1.text, v1.start, v1.end)
+    assert never.null_diff == 3.0
+
+
+def test_null_score_is_the_smallest_cls_score_over_windows():
+    high, low = _null_example(6.0, 6.0), _null_example(1.0, 2.0)
+    features = features_of([("q", WINDOW), ("q", WINDOW)])
+    start = np.concatenate([high["start"], low["start"]])
+    end = np.concatenate([high["end"], low["end"]])
+    (prediction,) = postprocess_predictions(
+        [{"id": "q", "context": CONTEXT}], features, start, end, null_threshold=0.0
+    ).values()
+    assert prediction.null_diff == 3.0 - 9.0 and prediction.text == "the mat"
+    nulls = [c for c in prediction.nbest if c["start"] < 0]
+    assert [c["score"] for c in nulls] == [3.0]
+
+
+def test_at_threshold_decides_again_as_postprocessing_would():
+    logits = _null_example(6.0, 6.0)
+    scored = _predict(logits, math.inf)
+    for threshold in (-10.0, 2.999, 3.0, 10.0):
+        assert at_threshold(scored, threshold) == _predict(logits, threshold)
+    with pytest.raises(ValueError, match="only SQuAD 2.0 predictions"):
+        at_threshold(_predict(logits, None), 0.0)

@@ -18,6 +18,13 @@ from qa_utils.analysis.answer_types import ANSWER_TYPES
 from qa_utils.analysis.slicing import SLICES
 from qa_utils.analysis.stats import calibration_table
 from qa_utils.analysis.tables import compare_tables, overall_metrics, slice_metrics
+from qa_utils.analysis.unanswerable import (
+    abstain_confusion,
+    best_row,
+    coverage_risk,
+    curve_at,
+    threshold_curve,
+)
 from qa_utils.plots.analysis import SLICE_COLOR, SMALL_COLOR
 
 
@@ -115,6 +122,52 @@ def test_comparison_plot_shows_difference_and_p_value(table):
     assert_labelled(ax)
     assert "ours minus blank" in ax.get_title()
     assert "p=" in texts(fig) and "n=120" in texts(fig)
+
+
+def _v2_table() -> pd.DataFrame:
+    """A SQuAD 2.0 per-example table: half unanswerable, distinct no-answer probabilities."""
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "is_impossible": np.arange(40) % 2 == 0,
+            "abstained": rng.random(40) < 0.4,
+            "na_prob": rng.permutation(40) / 40,
+            "answer_f1": rng.choice([0.0, 100.0], 40),
+        }
+    )
+
+
+def test_abstain_confusion_plot_shows_counts_and_row_totals():
+    table = _v2_table()
+    fig = plots.plot_abstain_confusion(abstain_confusion(table))
+    assert tuple(fig.get_size_inches()) == plots.SIZES["single"]
+    assert_labelled(fig.axes[0])
+    assert "unanswerable (n=20)" in texts(fig) and "answerable (n=20)" in texts(fig)
+
+
+def test_threshold_plot_marks_the_thresholds_with_their_scores():
+    curve = threshold_curve(_v2_table())
+    best = best_row(curve)
+    fig = plots.plot_threshold_curve(curve, {"chosen": 0.5, "best": float(best["threshold"])})
+    ax = fig.axes[0]
+    assert_labelled(ax)
+    assert f"best: {best['threshold']:.3g} (F1 {best['score']:.1f})" in texts(fig)
+    assert f"chosen: 0.5 (F1 {curve_at(curve, 0.5)['score']:.1f})" in texts(fig)
+
+
+def test_coverage_risk_plot_shows_its_area():
+    coverage, area = coverage_risk(_v2_table())
+    fig = plots.plot_coverage_risk(coverage, area)
+    assert_labelled(fig.axes[0])
+    assert f"area {area:.3f}" in fig.axes[0].get_title()
+
+
+def test_reliability_diagram_names_what_it_bins():
+    table = calibration_table([0.1, 0.9], [0, 1], n_bins=10)
+    fig = plots.plot_reliability(table, 0.1, "unanswerable", "No-answer probability")
+    top, bottom = fig.axes
+    assert top.get_ylabel() == "Unanswerable rate"
+    assert bottom.get_xlabel() == "No-answer probability"
 
 
 # ---------------------------------------------------------------- style

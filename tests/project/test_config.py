@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa_utils.project.config import PROFILES, get_profile, resolve_profile_name
+from qa_utils.project.config import (
+    PROFILES,
+    InferenceSettings,
+    get_profile,
+    resolve_profile_name,
+    training_settings,
+)
 
 
 def test_named_profiles_exist_with_the_chapter_recipe():
@@ -61,3 +67,25 @@ def test_negative_subset_is_a_clear_error(field):
 def test_stride_must_fit_the_window():
     with pytest.raises(ValueError, match="doc_stride must be between"):
         get_profile("smoke", doc_stride=500)
+
+
+def test_null_threshold_is_an_inference_setting_off_by_default():
+    assert all(p.inference.null_threshold is None for p in PROFILES.values())  # never abstain
+    profile = get_profile("smoke", null_threshold=-1.5)
+    assert profile.inference.null_threshold == -1.5
+    saved = InferenceSettings.from_dict(profile.inference.to_dict())
+    assert saved == profile.inference
+    # Evaluation-only: a model trained with another threshold is the same trained model.
+    assert training_settings(profile) == training_settings(get_profile("smoke"))
+    assert (
+        InferenceSettings.from_dict(
+            {
+                "max_length": 64,
+                "doc_stride": 16,
+                "n_best_size": 5,
+                "max_answer_length": 9,
+                "batch_size": 2,
+            }
+        ).null_threshold
+        is None
+    )

@@ -1,6 +1,9 @@
 """Evaluate a model on SQuAD examples and write every result file of the run, atomically.
 
 examples -> features -> logits -> predictions -> per-example records -> metrics
+
+The result folder is replaced as a whole (`qa_utils.project.io.atomic_dir`): it holds one
+run's four files, never files of two runs side by side.
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ from datasets import Dataset
 from qa_utils.core.inference import infer
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.project.config import Profile, profile_dict
-from qa_utils.project.io import atomic_write_json, atomic_write_table
+from qa_utils.project.io import atomic_dir, atomic_write_json, atomic_write_table, check_output_dir
 from qa_utils.project.system import hardware_info, versions
 
 PREDICTIONS = "predictions.json"
 NBEST = "nbest.json"
 METRICS = "metrics.json"
 RECORDS = "records.parquet"
+RESULT_FILES = (PREDICTIONS, NBEST, RECORDS, METRICS)
+
+
+def check_results_dir(out_dir: str | Path, what: str = "--output") -> Path:
+    """Refuse a result folder that cannot be written or holds anything but earlier results."""
+    return check_output_dir(out_dir, what, owned=RESULT_FILES)
 
 
 def evaluate(
@@ -38,6 +47,7 @@ def evaluate(
     Returns:
         The contents of metrics.json (EM/F1 in percent, counts, wall times, hardware, versions).
     """
+    check_results_dir(out_dir, "out_dir")
     tokenizer, net = load_tokenizer(model), load_qa_model(model)
     result = infer(
         net,
@@ -71,9 +81,9 @@ def evaluate(
 
 
 def write_results(out_dir: str | Path, predictions: dict, records: Any, metrics: dict) -> None:
-    """Write the four result files; each appears whole or not at all."""
-    out = Path(out_dir)
-    atomic_write_json(out / PREDICTIONS, {k: p.text for k, p in predictions.items()})
-    atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
-    atomic_write_table(out / RECORDS, records)
-    atomic_write_json(out / METRICS, metrics)
+    """Write the four result files; they replace an earlier run's together or not at all."""
+    with atomic_dir(out_dir) as out:
+        atomic_write_json(out / PREDICTIONS, {k: p.text for k, p in predictions.items()})
+        atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
+        atomic_write_table(out / RECORDS, records)
+        atomic_write_json(out / METRICS, metrics)

@@ -23,6 +23,7 @@ from datasets import Dataset, DatasetInfo, Features, List, Value
 from datasets.table import InMemoryTable
 
 from qa_utils.project.paths import REPO_ROOT, shared_dir
+from qa_utils.project.text import text_problem
 
 HUB_ID = "rajpurkar/squad"
 
@@ -43,6 +44,14 @@ SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
 SHARED_NAMES = {"train": "train-v1.1-rebuilt.json", "validation": "dev-v1.1.json"}
+
+
+MAX_CONTEXT_CHARS = 100_000
+"""Longest context accepted (SQuAD's longest is 3,706): windows, and memory, grow with it."""
+
+
+MAX_QUESTION_CHARS = 10_000
+"""Longest question accepted: it is tokenized whole before being cut to its token budget."""
 
 
 FEATURES = Features(
@@ -80,7 +89,7 @@ class SquadFormatError(ValueError):
         super().__init__(f"{problems[0]}{more}")
 
 
-class SquadSourceError(RuntimeError):
+class SquadSourceError(OSError):
     """No SQuAD source could be used (for example the Hub while offline)."""
 
 
@@ -133,6 +142,8 @@ class _Columns:
     def __init__(self) -> None:
         self.data: dict[str, list] = {name: [] for name in FEATURES}
         self.seen: dict[str, Locator] = {}
+        self.articles = 0  # nested files: articles read, sound or not
+        self.read = 0  # records (flat) or paragraphs (nested) read, sound or not
 
     def __len__(self) -> int:
         return len(self.data["id"])
@@ -160,6 +171,8 @@ def _check_answer(chk: _Checker, loc: Locator, k: int, context: str, answer: tup
     text, start = answer
     if not text:
         return chk.report(loc("text", k), "is empty")
+    if not _text_ok(chk, loc("text", k), text):
+        return False
     if start < 0 or start + len(text) > len(context):
         msg = f"{start} is outside the context (length {len(context)})"
         return chk.report(loc("answer_start", k), msg)
@@ -171,12 +184,26 @@ def _check_answer(chk: _Checker, loc: Locator, k: int, context: str, answer: tup
     return True
 
 
+def _text_ok(chk: _Checker, place: str, value: str, limit: int | None = None) -> bool:
+    """Check that a text field is valid Unicode and (with `limit`) not too long to process."""
+    problem = text_problem(value)
+    if problem:
+        return chk.report(place, problem)
+    if limit is not None and len(value) > limit:
+        return chk.report(place, f"has {len(value):,} characters; the limit is {limit:,}")
+    return True
+
+
 def _check_record(chk: _Checker, cols: _Columns, loc: Locator, rec: tuple) -> bool:
     """Check one question's values (types already checked) and the uniqueness of its id."""
     qid, context, question, texts, starts = rec
     for name, value in (("id", qid), ("context", context), ("question", question)):
         if not value or value.isspace():
             return chk.report(loc(name), "is empty")
+    if not _text_ok(chk, loc("id"), qid) or not _text_ok(
+        chk, loc("question"), question, MAX_QUESTION_CHARS
+    ):
+        return False
     if not texts:
         return chk.report(loc("answers"), "is empty; a SQuAD v1.1 question needs an answer")
     for k, answer in enumerate(zip(texts, starts, strict=True)):
@@ -254,13 +281,14 @@ def _walk_nested(chk: _Checker, root: Any, limit: int | None) -> _Columns:
             message = f"expected a list of articles, got {got}"
         raise SquadFormatError([SquadProblem(chk.file, "data", message)])  # nothing to keep
     for a, article in enumerate(root["data"]):
+        cols.articles += 1
         where = f"data[{a}]"
         if not isinstance(article, dict):
             chk.report(where, f"expected an object, got {type(article).__name__}")
             continue
         title = chk.typed(article, "title", str, f"{where}.")
         paragraphs = chk.typed(article, "paragraphs", list, f"{where}.")
-        if title is None or paragraphs is None:
+        if title is None or paragraphs is None or not _text_ok(chk, f"{where}.title", title):
             continue
         for p, paragraph in enumerate(paragraphs):
             _walk_paragraph(chk, cols, paragraph, f"{where}.paragraphs[{p}]", title)
@@ -278,8 +306,11 @@ def _walk_paragraph(chk: _Checker, cols: _Columns, paragraph: Any, where: str, t
     qas = chk.typed(paragraph, "qas", list, f"{where}.")
     if context is None or qas is None:
         return
+    cols.read += 1
     if not context or context.isspace():
         chk.report(f"{where}.context", f"is empty ({len(qas)} questions dropped)")
+        return
+    if not _text_ok(chk, f"{where}.context", context, MAX_CONTEXT_CHARS):
         return
     for q, qa in enumerate(qas):
         _nested_question(chk, cols, qa, f"{where}.qas[{q}]", (title, context))
@@ -295,6 +326,10 @@ def _flat_record(chk: _Checker, cols: _Columns, rec: Any, where: str) -> None:
     ]
     answers = chk.typed(rec, "answers", dict, f"{where}: ")
     if None in values or answers is None:
+        return
+    if not _text_ok(chk, f"{where}: title", values[1]) or not _text_ok(
+        chk, f"{where}: context", values[2], MAX_CONTEXT_CHARS
+    ):
         return
     texts = chk.typed(answers, "text", list, f"{where}: answers.")
     starts = chk.typed(answers, "answer_start", list, f"{where}: answers.")
@@ -387,6 +422,7 @@ def _load_flat(path: Path, chk: _Checker, limit: int | None) -> _Columns:
     cols = _Columns()
     records = _parquet_records(path) if path.suffix == ".parquet" else _jsonl_records(path, chk)
     for where, rec in records:
+        cols.read += 1
         _flat_record(chk, cols, rec, where)
         if limit is not None and len(cols) >= limit:
             break
@@ -406,7 +442,7 @@ def _load_hub(split: str, limit: int | None) -> Dataset:
             f"cannot load {HUB_ID!r} split {split!r} from the Hugging Face Hub{offline}: "
             f"{type(err).__name__}: {err}. Set {ENV_VARS[split]} to a local SQuAD file "
             f"(.json, .jsonl or .parquet) or put one in {LOCAL_DIR}/."
-        ) from err
+        ) from None
     dataset = dataset.select_columns(list(FEATURES)).cast(FEATURES)
     return dataset.select(range(min(limit, len(dataset)))) if limit is not None else dataset
 
@@ -478,7 +514,24 @@ def load_squad_with_problems(
         raise ValueError(
             f"{path}: unsupported file type {path.suffix!r}; use .json, .jsonl or .parquet"
         )
+    if not len(cols):
+        raise SquadFormatError([_no_questions(chk, cols, path.suffix == ".json")])
     return SquadLoad(cols.to_dataset(limit), chk.problems)
+
+
+def _no_questions(chk: _Checker, cols: _Columns, nested: bool) -> SquadProblem:
+    """Describe a file that yields no question: empty, or every record dropped."""
+    where = "data" if nested else "file"
+    if chk.problems:
+        why = f"every one was dropped ({len(chk.problems)} problems; first: {chk.problems[0]})"
+        return SquadProblem(chk.file, where, f"no usable questions: {why}")
+    if nested and cols.articles and cols.read:
+        found = f"{cols.read} paragraphs, all with empty qas"
+    elif nested and cols.articles:
+        found = f"{cols.articles} articles without paragraphs"
+    else:
+        found = "no articles" if nested else "no records"
+    return SquadProblem(chk.file, where, f"holds no questions ({found})")
 
 
 def load_squad(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
+from qa_utils.core import features
 from qa_utils.core.data import load_squad
 from qa_utils.core.features import build_eval_features, build_train_features, truncate_questions
 from qa_utils.core.metrics import score_predictions
@@ -129,3 +130,18 @@ def test_left_padding_tokenizers_put_the_context_first(examples, tokenizer):
     first = features[0]
     context_positions = [i for i, o in enumerate(first["offset_mapping"]) if o is not None]
     assert context_positions[0] == 1  # right after [CLS]
+
+
+def test_long_contexts_make_smaller_tokenizer_batches_with_the_same_windows(
+    examples, tokenizer, monkeypatch
+):
+    longest = max(len(c) for c in examples["context"])
+    assert features.map_batch_size(examples) == 578  # 2,000,000 characters // 3,459
+    one_call = build_eval_features(examples, tokenizer, 128, 32)
+    # a budget of two longest contexts per call: batches of 2, through Dataset.map
+    monkeypatch.setattr(features, "CHARS_PER_BATCH", 2 * longest)
+    assert features.map_batch_size(examples) == 2
+    batched = build_eval_features(examples, tokenizer, 128, 32)
+    assert batched.to_dict() == one_call.to_dict()
+    huge = Dataset.from_dict({"id": ["a"], "question": ["q"], "context": ["x" * 10 * longest]})
+    assert features.map_batch_size(huge) == 1

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from qa_utils.project.text import text_problem
+
 T = TypeVar("T")
 
 
@@ -250,6 +252,10 @@ def read_predictions(path: str | Path) -> dict[str, str]:
         if not isinstance(text, str):
             kind = type(text).__name__ if text is not None else "null"
             raise PredictionFormatError(f"{path}: id {qid!r}: expected a string, got {kind}")
+        for part, value in (("id", qid), ("answer", text)):
+            problem = text_problem(value)
+            if problem:
+                raise PredictionFormatError(f"{path}: id {qid!r}: {part} {problem}")
     return predictions
 
 

@@ -12,7 +12,13 @@ from nbformat.v4 import new_code_cell, new_notebook
 from qa_utils.core.data import load_squad
 from qa_utils.project.config import get_profile
 from qa_utils.training.train import train
-from qa_utils.workflow.runner import collect_summary, record_summary, run_all, summary_markdown
+from qa_utils.workflow.runner import (
+    collect_summary,
+    record_summary,
+    run_all,
+    select_notebooks,
+    summary_markdown,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini_squad.json"
@@ -82,3 +88,11 @@ def test_unknown_profile_is_rejected_by_the_command_line(capsys):
     with pytest.raises(SystemExit):
         main(["--profile", "turbo"])
     assert "invalid choice: 'turbo'" in capsys.readouterr().err
+
+
+def test_only_prefixes_must_each_match_a_notebook():
+    folder = ROOT / "notebooks"
+    assert [n.name[:2] for n in select_notebooks(["02", "05"], folder)] == ["02", "05"]
+    assert len(select_notebooks([], folder)) == 6
+    with pytest.raises(ValueError, match=r"--only 9 07: no such notebook \(have 01, 02, 03"):
+        select_notebooks(["01", "9", "07"], folder)

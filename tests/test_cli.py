@@ -60,8 +60,8 @@ def bad(tmp_path_factory) -> dict[str, Path]:
     paths["truncated"].mkdir()
     source = embedded_model_path()
     shutil.copy(source / "config.json", paths["truncated"])
-    weights = (source / "model.safetensors").read_bytes()
-    (paths["truncated"] / "model.safetensors").write_bytes(weights[: len(weights) // 3])
+    with (source / "model.safetensors").open("rb") as weights:  # the header and a little more
+        (paths["truncated"] / "model.safetensors").write_bytes(weights.read(2**20))
     paths["no_notebooks"] = root / "run"
     (paths["no_notebooks"] / "notebooks").mkdir(parents=True)
     paths["broken_notebook"] = root / "run2"

@@ -17,7 +17,7 @@ from qa_utils.core.metrics import PredictionFormatError, normalize_answer, read_
 from qa_utils.core.records import build_records
 from qa_utils.project.text import surrogate_at
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 texts = st.text(st.characters(codec=None), max_size=12)  # lone surrogates included
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), texts)

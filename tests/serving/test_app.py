@@ -175,7 +175,7 @@ def chunks(total: int, size: int = 64 * 1024, sent: list | None = None) -> Itera
     yield b'"}'
 
 
-@pytest.mark.parametrize("total", [3_000, 5_000_000])
+@pytest.mark.parametrize("total", [3_000, 1_000_000])
 def test_chunked_bodies_are_counted_while_they_stream_in(url, total):
     response = httpx.post(f"{url}/answer", content=chunks(total, size=1000), headers=JSON)
     assert response.status_code == 413
@@ -220,7 +220,7 @@ def test_contexts_over_the_token_bound_are_refused_before_the_queue():
 
 def test_requests_past_their_time_budget_get_503_and_queued_ones_never_run():
     blocking = Blocking()
-    limits = ServiceLimits(max_concurrency=1, request_timeout_s=0.5)
+    limits = ServiceLimits(max_concurrency=1, request_timeout_s=0.3)
     with serve_in_thread(create_app(lambda: blocking, limits)) as address:
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(lambda _: httpx.post(f"{address}/answer", json=BODY,
@@ -230,7 +230,7 @@ def test_requests_past_their_time_budget_get_503_and_queued_ones_never_run():
     assert [r.status_code for r in answers] == [503] * 3
     assert {r.headers["retry-after"] for r in answers} == {"1"}
     assert answers[0].json()["detail"] == (
-        "not answered within the time budget of 0.5 s; retry later"
+        "not answered within the time budget of 0.3 s; retry later"
     )
     assert blocking.calls == 1  # the two queued requests left the queue unanswered
     assert "qa_rejected_total 3.0" in metrics
@@ -240,11 +240,11 @@ def test_shutdown_answers_what_the_drain_period_cannot_503_with_retry_after_neve
     blocking = Blocking()
     service = create_app(lambda: blocking)
     with ThreadPoolExecutor(4) as pool:
-        with serve_in_thread(service, graceful_s=0.5) as address:
+        with serve_in_thread(service, graceful_s=0.8) as address:
             post = partial(httpx.post, f"{address}/answer", json=BODY, timeout=30)
             futures = [pool.submit(post) for _ in range(4)]
             wait_until(lambda: service.state.in_flight == 4)  # one running, three queued
-            threading.Timer(1.0, blocking.release.set).start()  # after the drain period
+            threading.Timer(1.2, blocking.release.set).start()  # after the drain period
         results = [f.result() for f in futures]
     assert [r.status_code for r in results] == [503] * 4
     assert {r.headers["retry-after"] for r in results} == {"1"}

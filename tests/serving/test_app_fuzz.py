@@ -16,7 +16,7 @@ from qa_utils.core.model import load_tokenizer
 from qa_utils.project.config import InferenceSettings
 from qa_utils.serving.app import AnswerRequest, ServiceLimits, create_app
 
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMITS = ServiceLimits(max_question_chars=40, max_context_chars=200, max_context_tokens=60)
 
 texts = st.text(st.characters(codec=None), max_size=30)  # lone surrogates included
@@ -82,7 +82,7 @@ def tiny_model(tiny_bert) -> QAModel:
 answerable = st.text(st.characters(codec="utf-8"), min_size=1, max_size=80).filter(str.strip)
 
 
-@settings(FUZZ, max_examples=20)  # the real tokenizer and a model: tens of ms each
+@settings(FUZZ, max_examples=12)  # the real tokenizer and a model: tens of ms each
 @given(
     answerable,
     st.one_of(answerable, st.lists(st.sampled_from(odd) | answerable, max_size=8).map("".join)),

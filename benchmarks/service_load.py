@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.out / "service_load.txt", text + "\n")
     atomic_write_json(
         args.out / "service_load.json",
-        {"args": {k: str(v) for k, v in vars(args).items()}, "machine": machine,
+        {"args": {k: v for k, v in vars(args).items() if k != "out"}, "machine": machine,
          "scenarios": [asdict(r) for r in rows], "hostile": costs},
     )  # fmt: skip
     return 0 if all(r.failed == 0 for r in rows) else 1

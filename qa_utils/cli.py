@@ -179,9 +179,11 @@ def run_train(args: argparse.Namespace) -> int:
     check_output_dir(args.output)
     # torch, transformers and datasets load only for the commands that need them (seconds).
     from qa_utils.core.data import load_squad, subset
+    from qa_utils.core.features import check_settings
     from qa_utils.core.model import check_model
     from qa_utils.training.train import train
 
+    check_settings(profile.max_length, profile.doc_stride)
     source = squad_source(args.train_file, "train")
     check_model(profile.model, profile.max_length)
     examples = load_squad(source, split="train")
@@ -215,8 +217,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # torch, transformers and datasets load only for the commands that need them (seconds).
     from qa_utils.core.data import load_squad, subset
     from qa_utils.core.evaluate import check_results_dir, evaluate
+    from qa_utils.core.features import check_settings
     from qa_utils.core.model import check_model
 
+    check_settings(profile.max_length, profile.doc_stride)
     check_results_dir(args.output)
     source = squad_source(args.dev_file, "validation")
     check_model(args.model, profile.max_length)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from qa_utils import cli
@@ -62,6 +63,11 @@ def bad(tmp_path_factory) -> dict[str, Path]:
     shutil.copy(source / "config.json", paths["truncated"])
     with (source / "model.safetensors").open("rb") as weights:  # the header and a little more
         (paths["truncated"] / "model.safetensors").write_bytes(weights.read(2**20))
+    ids = list(json.loads(PREDICTIONS.read_text()))
+    for name, confidence in (("confidence_text", "high"), ("confidence_big", 7.5)):
+        paths[name] = root / f"{name}.parquet"
+        records = {"id": ids, "prediction": ["x"] * len(ids), "confidence": [confidence] * len(ids)}
+        pd.DataFrame(records).to_parquet(paths[name])
     paths["no_notebooks"] = root / "run"
     (paths["no_notebooks"] / "notebooks").mkdir(parents=True)
     paths["broken_notebook"] = root / "run2"
@@ -156,6 +162,11 @@ BAD_ARGUMENTS = {
         "doc_stride must be between 0 and max_length (192)",
         EARLY,
     ),
+    "evaluate window room": (
+        "{EVALUATE} '{FIXTURE}' --output '{tmp}/e' --max-length 100 --doc-stride 90",
+        "doc_stride=90 must be positive and smaller than the context room of a window (47",
+        EARLY,
+    ),
     "evaluate empty data": (
         "{EVALUATE} '{empty}' --output '{tmp}/e'",
         "data: holds no questions (no articles)",
@@ -209,6 +220,16 @@ BAD_ARGUMENTS = {
     "analyse surrogate": (
         "analyse '{ANALYSIS_SQUAD}' '{surrogate_predictions}' --out '{tmp}/a'",
         "answer holds a lone surrogate",
+        LATE,
+    ),
+    "analyse confidence text": (
+        "{ANALYSE} '{tmp}/a' --records '{confidence_text}'",
+        "confidence_text.parquet: row 0: confidence 'high' is not a number in [0, 1]",
+        LATE,
+    ),
+    "analyse confidence range": (
+        "{ANALYSE} '{tmp}/a' --records '{confidence_big}'",
+        "row 0: confidence 7.5 is not a number in [0, 1]",
         LATE,
     ),
     "analyse empty": (

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from datasets import Dataset
 
+from qa_utils.core.features import check_settings
 from qa_utils.core.inference import infer
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.project.config import Profile, profile_dict
@@ -48,6 +49,7 @@ def evaluate(
         The contents of metrics.json (EM/F1 in percent, counts, wall times, hardware, versions).
     """
     check_results_dir(out_dir, "out_dir")
+    check_settings(profile.max_length, profile.doc_stride)
     tokenizer, net = load_tokenizer(model), load_qa_model(model)
     result = infer(
         net,

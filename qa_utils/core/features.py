@@ -53,6 +53,11 @@ def check_window(max_length: int, doc_stride: int, max_question_tokens: int) -> 
         )
 
 
+def check_settings(max_length: int, doc_stride: int) -> None:
+    """Refuse windows that cannot be built (`check_window` with the default question budget)."""
+    check_window(max_length, doc_stride, question_budget(max_length))
+
+
 def truncate_questions(
     questions: list[str], tokenizer: PreTrainedTokenizerBase, max_question_tokens: int
 ) -> list[str]:

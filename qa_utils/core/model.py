@@ -142,8 +142,9 @@ def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
     from transformers.utils import logging
 
     location = check_model(name_or_path)
-    verbosity = logging.get_verbosity()
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
     logging.set_verbosity_error()  # the "newly initialized qa_outputs" report is expected here
+    logging.disable_progress_bar()  # a bar for a load of a second is noise on stderr
     try:
         model = AutoModelForQuestionAnswering.from_pretrained(location)
     except (OSError, ValueError, RuntimeError, SafetensorError) as err:
@@ -151,6 +152,8 @@ def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
         raise ModelFolderError(f"{location}: cannot load the model ({first})") from None
     finally:
         logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
     check_finite(model, name_or_path)
     return model
 

@@ -184,8 +184,8 @@ MAX_SEED = 2**32 - 1
 RANGES: dict[str, tuple[float, float]] = {
     "epochs": (0, 1_000),
     "learning_rate": (0, 1),
-    "batch_size": (1, 65_536),
-    "eval_batch_size": (1, 65_536),
+    "batch_size": (1, 4_096),
+    "eval_batch_size": (1, 4_096),
     "max_length": (8, 1_000_000),
     "n_best_size": (1, 1_000),
     "max_answer_length": (1, 1_000_000),

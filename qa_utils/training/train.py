@@ -28,7 +28,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from qa_utils.core.features import build_train_features
+from qa_utils.core.features import build_train_features, check_settings
 from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
 from qa_utils.project.config import RUN_CONFIG, Profile, profile_dict, training_settings
 from qa_utils.project.io import atomic_write_json, atomic_write_table
@@ -198,6 +198,7 @@ def train(
     if int(os.environ.get("RANK", "0")) == 0:
         # An earlier run's marker must not vouch for weights this run is about to replace.
         (output_dir / RUN_CONFIG).unlink(missing_ok=True)
+    check_settings(profile.max_length, profile.doc_stride)
     set_seed(profile.seed)
     if profile.threads:
         torch.set_num_threads(profile.threads)

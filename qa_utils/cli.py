@@ -371,7 +371,7 @@ def service_limits(args: argparse.Namespace) -> Any:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Check every argument, then serve until SIGINT/SIGTERM (the model loads at startup)."""
+    """Check every argument, load the model, then serve until SIGINT/SIGTERM."""
     # FastAPI and uvicorn load only for the command that serves (seconds).
     from qa_utils.serving.app import create_app, load_answerer, model_problem, serve
 
@@ -385,7 +385,10 @@ def run_serve(args: argparse.Namespace) -> int:
         # uvicorn replaces these while it serves, shuts down gracefully on either signal and
         # then raises it again for the previous handler: make that an exit with status 0
         signal.signal(signum, exit_cleanly)
-    app = create_app(lambda: load_answerer(args.model, args.threads), limits, args.model)
+    # Loaded before the server starts, so that a model that cannot serve (NaN weights...) is
+    # one line and status 2, not a failed startup with a traceback.
+    answerer = load_answerer(args.model, args.threads)
+    app = create_app(lambda: answerer, limits, args.model)
     serve(app, args.host, args.port, args.log_level, args.graceful_timeout)
     return 0
 

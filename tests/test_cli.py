@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from qa_utils import cli
 from qa_utils.core.data import MAX_CONTEXT_CHARS
@@ -378,6 +379,29 @@ def test_offline_without_any_squad_file_is_one_line_naming_the_variable(
     )
     assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "offline mode: HF_HUB_OFFLINE is set" in err and "Set QA_SQUAD_DEV to a local" in err
+
+
+@pytest.mark.parametrize("command", ["serve", "evaluate"])
+def test_a_model_with_nan_weights_is_one_line_before_anything_is_served_or_written(
+    command, tmp_path, capsys, tiny_bert
+):
+    net = tiny_bert(max_positions=512)
+    with torch.no_grad():
+        net.bert.embeddings.word_embeddings.weight[5, 0] = float("nan")
+    net.save_pretrained(tmp_path / "diverged")
+    capsys.readouterr()  # saving's progress bar
+    shutil.copy(embedded_model_path() / "tokenizer.json", tmp_path / "diverged")
+    shutil.copy(embedded_model_path() / "tokenizer_config.json", tmp_path / "diverged")
+    args = {
+        "serve": ["serve", "--model", str(tmp_path / "diverged"), "--port", "0"],
+        "evaluate": ["evaluate", "--model", str(tmp_path / "diverged"), "--profile", "smoke",
+                     "--max-length", "128", "--doc-stride", "32", "--dev-file", str(FIXTURE),
+                     "--output", str(tmp_path / "e")],
+    }[command]  # fmt: skip
+    status, err = run_main(args, capsys)
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "word_embeddings.weight holds NaN or infinite values" in err
+    assert not (tmp_path / "e").exists()
 
 
 def test_model_without_fast_tokenizer(monkeypatch, capsys, tmp_path):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from qa_utils.core.data import SquadFormatError, load_squad, load_squad_with_problems
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text as files carry it: any code point, lone surrogates (JSON "\ud800" escapes) included.
 texts = st.text(st.characters(codec=None), max_size=12)

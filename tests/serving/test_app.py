@@ -240,11 +240,11 @@ def test_shutdown_answers_what_the_drain_period_cannot_503_with_retry_after_neve
     blocking = Blocking()
     service = create_app(lambda: blocking)
     with ThreadPoolExecutor(4) as pool:
-        with serve_in_thread(service, graceful_s=0.8) as address:
+        with serve_in_thread(service, graceful_s=0.6) as address:
             post = partial(httpx.post, f"{address}/answer", json=BODY, timeout=30)
             futures = [pool.submit(post) for _ in range(4)]
             wait_until(lambda: service.state.in_flight == 4)  # one running, three queued
-            threading.Timer(1.2, blocking.release.set).start()  # after the drain period
+            threading.Timer(0.9, blocking.release.set).start()  # after the drain period
         results = [f.result() for f in futures]
     assert [r.status_code for r in results] == [503] * 4
     assert {r.headers["retry-after"] for r in results} == {"1"}

@@ -98,7 +98,11 @@ def seconds(text: str) -> float:
 
 def _parse_questions(text: str) -> int | str:
     """A number of questions, or 'all'."""
-    return ALL if text == ALL else int(text)
+    try:
+        return ALL if text == ALL else int(text)
+    except ValueError:
+        message = f"expected a number of questions or 'all', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _parse_bool(text: str) -> bool:

@@ -7,6 +7,7 @@ enforces by making both impossible. A few cases also run as real subprocesses (s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -23,6 +24,7 @@ import torch
 from qa_utils import cli
 from qa_utils.core.data import MAX_CONTEXT_CHARS
 from qa_utils.core.model import embedded_model_path, load_tokenizer
+from qa_utils.serving.app import ServiceLimits, max_body_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE = FIXTURES / "mini_squad.json"
@@ -105,6 +107,11 @@ BAD_ARGUMENTS = {
     "train seed": ("{TRAIN} '{tmp}/m' --seed -1", "seed must be at least 0", EARLY),
     "train threads": ("{TRAIN} '{tmp}/m' --threads -4", "threads must be at least 0", EARLY),
     "train warmup": ("{TRAIN} '{tmp}/m' --warmup-ratio 2", "warmup_ratio must be", EARLY),
+    "train questions text": (
+        "{TRAIN} '{tmp}/m' --dev-questions some",
+        "expected a number of questions or 'all', got 'some'",
+        EARLY,
+    ),
     "train int": ("{TRAIN} '{tmp}/m' --batch-size many", "invalid int value: 'many'", EARLY),
     "train bool": ("{TRAIN} '{tmp}/m' --bf16 maybe", "expected true/false", EARLY),
     "train questions": ("{TRAIN} '{tmp}/m' --train-questions 0", "train_questions must be", EARLY),
@@ -402,6 +409,14 @@ def test_a_model_with_nan_weights_is_one_line_before_anything_is_served_or_writt
     assert status == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert "word_embeddings.weight holds NaN or infinite values" in err
     assert not (tmp_path / "e").exists()
+
+
+def test_serve_help_states_the_service_limits_own_defaults():
+    defaults = ServiceLimits()
+    numbers = [f"{getattr(defaults, f.name):,}" for f in dataclasses.fields(defaults)]
+    for number in numbers:  # e.g. "20,000" characters, "60.0" seconds shown as "60"
+        assert number.removesuffix(".0") in cli.SERVE_HELP, number
+    assert str(max_body_bytes(defaults)) not in cli.SERVE_HELP  # stated as its formula
 
 
 def test_model_without_fast_tokenizer(monkeypatch, capsys, tmp_path):

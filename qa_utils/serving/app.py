@@ -198,7 +198,7 @@ def service_metrics() -> ServiceMetrics:
             "qa_in_flight_requests", "Answer requests admitted and not finished.", registry=registry
         ),
         rejected=Counter(
-            "qa_rejected", "Answer requests turned away (503) with the queue full.",
+            "qa_rejected", "Answer requests answered 503: queue full, time budget, shutdown.",
             registry=registry,
         ),
     )  # fmt: skip
@@ -458,9 +458,10 @@ def drain_margin(grace_s: float) -> float:
 def start_draining(state: Any, grace_s: float | None) -> None:
     """Refuse new requests; answer the ones still waiting 503 before `grace_s` runs out."""
     state.draining = True
-    if grace_s is not None:  # None: uvicorn waits for every request, so let them all finish
+    stop = getattr(state, "stop_waiting", None)  # None: the app never started
+    if stop is not None and grace_s is not None:  # None: uvicorn waits for every request
         delay = max(grace_s - drain_margin(grace_s), 0.0)
-        asyncio.get_running_loop().call_later(delay, state.stop_waiting.set)
+        asyncio.get_running_loop().call_later(delay, stop.set)
 
 
 class DrainingServer(uvicorn.Server):

@@ -176,12 +176,17 @@ def prepare_eval_features(
 
 
 def map_batch_size(examples: Dataset) -> int:
-    """Examples per tokenizer call: `MAP_BATCH`, fewer when contexts are long (memory bound)."""
+    """Examples per tokenizer call: `MAP_BATCH`, fewer when texts are long (memory bound)."""
     if not len(examples):
         return MAP_BATCH
-    lengths = pc.utf8_length(examples.data.column("context"))  # the whole table: an upper bound
-    longest = pc.max(lengths).as_py() or 1
-    return max(1, min(MAP_BATCH, CHARS_PER_BATCH // longest))
+    # Over the whole table (a selection's rows included): an upper bound. Questions are
+    # tokenized whole before they are cut to their budget, so they count too.
+    longest = sum(
+        pc.max(pc.utf8_length(examples.data.column(name))).as_py() or 0
+        for name in ("context", "question")
+        if name in examples.column_names
+    )
+    return max(1, min(MAP_BATCH, CHARS_PER_BATCH // max(longest, 1)))
 
 
 def _build(

@@ -19,9 +19,9 @@ MAX_QUESTION_TOKENS = 64
 MAP_BATCH = 1000
 """Examples per batch of `Dataset.map` (its default): smaller inputs are built in one call."""
 CHARS_PER_BATCH = 2_000_000
-"""Most context characters tokenized in one call: windows take about 220 bytes a character
-as Python lists (measured: a 1M-character context, 981 windows of 384, 223 MB), so one batch
-stays under about 500 MB however long the contexts are."""
+"""Most characters (contexts, questions) tokenized in one call: windows take about 220 bytes
+a character as Python lists (measured: a 1M-character context, 981 windows of 384, 223 MB), so
+one batch stays under about 500 MB however long the texts are."""
 
 
 def check_fast_tokenizer(tokenizer: PreTrainedTokenizerBase) -> None:

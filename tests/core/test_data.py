@@ -195,8 +195,8 @@ NESTED_CASES = {
         f"the limit is {MAX_CONTEXT_CHARS:,}",
     ),
     "question_too_long": (
-        lambda d: _at(d, 1, 1, 1).update(question="why " * MAX_QUESTION_CHARS),
-        f"data[1].paragraphs[1].qas[1].question: has {4 * MAX_QUESTION_CHARS:,} characters",
+        lambda d: _at(d, 1, 1, 1).update(question="why " * (MAX_QUESTION_CHARS // 4 + 1)),
+        f"data[1].paragraphs[1].qas[1].question: has {MAX_QUESTION_CHARS + 4:,} characters",
     ),
     # nothing to evaluate
     "no_articles": (lambda d: d.update(data=[]), "data: holds no questions (no articles)"),
@@ -486,6 +486,18 @@ def test_official_dev_set_loads_cleanly():
     assert len(loaded.dataset) == 10_570 and loaded.problems == []
     answers = loaded.dataset.select_columns(["answers"]).to_dict()["answers"]
     assert sum(len(a["text"]) for a in answers) == 34_726
+
+
+def test_the_training_articles_longest_question_still_loads(tmp_path):
+    """SQuAD's training set pads one question with whitespace to 25,651 characters."""
+    path = resolve_squad_source("train")
+    if not isinstance(path, Path) or not path.name.startswith("train"):
+        pytest.skip("no local SQuAD training file (set QA_SQUAD_TRAIN)")
+    articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+    longest = max(articles, key=lambda a: max(len(q["question"]) for p in a["paragraphs"]
+                                               for q in p["qas"]))  # fmt: skip
+    dataset = load_squad(_write_json(tmp_path / "article.json", {"data": [longest]}))
+    assert max(len(q) for q in dataset["question"]) == 25_651 <= MAX_QUESTION_CHARS
 
 
 # --- subset -------------------------------------------------------------------------------------

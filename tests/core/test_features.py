@@ -135,7 +135,9 @@ def test_left_padding_tokenizers_put_the_context_first(examples, tokenizer):
 def test_long_contexts_make_smaller_tokenizer_batches_with_the_same_windows(
     examples, tokenizer, monkeypatch
 ):
-    longest = max(len(c) for c in examples["context"]) + max(len(q) for q in examples["question"])
+    longest = max(len(c) for c in examples["context"]) + max(
+        len(q.strip()) for q in examples["question"]
+    )
     assert features.map_batch_size(examples) == 2_000_000 // longest == 566
     one_call = build_eval_features(examples, tokenizer, 128, 32)
     # a budget of two of the longest examples per call: batches of 2, through Dataset.map

@@ -12,7 +12,10 @@ Commands, in the order of the data flow:
 - `run`       execute the chapter's notebooks in order with papermill
 - `publish`   copy an executed run's notebooks into notebooks/ for readers
 
-User errors print one line on stderr and exit with status 2.
+Every command checks all its arguments (numbers in range, files present, folders writable,
+the model folder complete) before it loads a model or reads data. Every failure a user can
+cause or fix (a bad flag, file, folder or model, missing data offline, an empty dataset, a
+too-long context, text that is not Unicode) prints one line on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -21,16 +24,27 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from qa_utils.project.config import ALL, PROFILE_NAMES, Profile, get_profile, resolve_profile_name
+from qa_utils.project.config import (
+    ALL,
+    MAX_SEED,
+    PROFILE_NAMES,
+    Profile,
+    get_profile,
+    resolve_profile_name,
+)
 from qa_utils.project.cpu import passive_openmp
+from qa_utils.project.io import check_output_dir
 from qa_utils.project.paths import project_root
 
 EPILOG = """examples:
@@ -49,9 +63,51 @@ class UserError(Exception):
     """A problem the user can fix (a bad file, flag or folder): one line, exit status 2."""
 
 
+EXPECTED_ERRORS = (UserError, ValueError, OSError)
+"""What a user can cause: bad values and files (ValueError), missing files and data (OSError)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (the usage itself is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `prog: error: message` on one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite, non-negative number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text}")
+    return value
+
+
 def _parse_questions(text: str) -> int | str:
     """A number of questions, or 'all'."""
-    return ALL if text == ALL else int(text)
+    try:
+        return ALL if text == ALL else int(text)
+    except ValueError:
+        message = f"expected a number of questions or 'all', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _parse_bool(text: str) -> bool:
@@ -62,6 +118,7 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+# Ranges are the profile's own business (`validate_profile`); these only parse.
 FLAG_TYPES = {
     "int": int,
     "float": float,
@@ -69,6 +126,26 @@ FLAG_TYPES = {
     "int | None": _parse_questions,
     "float | None": float,
 }
+
+
+def input_file(path: str | Path, what: str) -> Path:
+    """`path` as a Path if it names an existing file, else a `UserError` naming the flag."""
+    if not str(path).strip():
+        raise UserError(f"{what} is empty; name a file")
+    found = Path(path).expanduser()
+    if not found.is_file():
+        kind = "a folder, not a file" if found.is_dir() else "no such file"
+        raise UserError(f"{what} {found}: {kind}")
+    return found
+
+
+def squad_source(path: str, split: str) -> Path | str:
+    """The file named by a flag (checked), else the split's default source."""
+    # `datasets` loads only for the commands that read a dataset (seconds).
+    from qa_utils.core.data import resolve_squad_source
+
+    flag = "--train-file" if split == "train" else "--dev-file"
+    return input_file(path, flag) if path else resolve_squad_source(split)
 
 
 def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -115,14 +192,20 @@ def add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Load the training split, take the profile's subset and fine-tune."""
+    """Check every argument, load the training split, take the profile's subset, fine-tune."""
+    profile = _profile(args)
+    check_output_dir(args.output)
     # torch, transformers and datasets load only for the commands that need them (seconds).
-    from qa_utils.core.data import load_squad, resolve_squad_source, subset
+    from qa_utils.core.data import load_squad, subset
+    from qa_utils.core.features import check_settings
+    from qa_utils.core.model import check_model
     from qa_utils.training.train import train
     from qa_utils.training.unanswerable import training_examples
 
-    profile = _profile(args)
-    pool = load_squad(args.train_file or resolve_squad_source("train"), split="train")
+    check_settings(profile.max_length, profile.doc_stride)
+    source = squad_source(args.train_file, "train")
+    check_model(profile.model, profile.max_length)
+    pool = load_squad(source, split="train")
     examples = pool
     if profile.train_questions:
         examples = subset(pool, profile.train_questions, profile.seed)
@@ -150,13 +233,19 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Load the dev split, take the profile's subset, evaluate and write the result files."""
-    # torch, transformers and datasets load only for the commands that need them (seconds).
-    from qa_utils.core.data import load_squad, resolve_squad_source, subset
-    from qa_utils.core.evaluate import evaluate
-
+    """Check every argument, load the dev split, take the subset, evaluate, write the results."""
     profile = _profile(args)
-    examples = load_squad(args.dev_file or resolve_squad_source("validation"))
+    # torch, transformers and datasets load only for the commands that need them (seconds).
+    from qa_utils.core.data import load_squad, subset
+    from qa_utils.core.evaluate import check_results_dir, evaluate
+    from qa_utils.core.features import check_settings
+    from qa_utils.core.model import check_model
+
+    check_settings(profile.max_length, profile.doc_stride)
+    check_results_dir(args.output)
+    source = squad_source(args.dev_file, "validation")
+    check_model(args.model, profile.max_length)
+    examples = load_squad(source)
     if profile.dev_questions:
         examples = subset(examples, profile.dev_questions, profile.seed)
     metrics = evaluate(
@@ -204,10 +293,13 @@ def run_score(args: argparse.Namespace) -> int:
     )
     from qa_utils.project.io import atomic_write_text
 
+    dataset = input_file(args.dataset_file, "dataset_file")
+    predictions = input_file(args.prediction_file, "prediction_file")
+    na_file = input_file(args.na_prob_file, "--na-prob-file") if args.na_prob_file else None
     try:
-        examples = load_squad(args.dataset_file)
-        predictions = read_predictions(args.prediction_file)
-        na_probs = read_na_probs(args.na_prob_file) if args.na_prob_file else None
+        examples = load_squad(dataset)
+        answers = read_predictions(predictions)
+        na_probs = read_na_probs(na_file) if na_file else None
     except (SquadFormatError, PredictionFormatError) as err:
         raise UserError(str(err)) from err
     v2 = is_squad_v2(examples)
@@ -217,7 +309,7 @@ def run_score(args: argparse.Namespace) -> int:
             "--na-prob-file and --na-prob-thresh apply to SQuAD 2.0 datasets"
         )
     try:
-        report = score_predictions(examples, predictions, na_probs, args.na_prob_thresh)
+        report = score_predictions(examples, answers, na_probs, args.na_prob_thresh)
     except ValueError as err:  # na-probs that lack predicted questions
         raise UserError(f"{args.na_prob_file}: {err}") from err
     report_ids(report)
@@ -239,9 +331,9 @@ def add_analyse(parser: argparse.ArgumentParser) -> None:
     add("--records", type=Path, help="our records.parquet, for confidences")
     add("--compare", type=Path, help="second prediction file for a paired test")
     add("--train", type=Path, help="SQuAD training JSON, for the rare-word slice")
-    add("--rare-k", type=int, default=5, help="rare = seen at most K times in training")
-    add("--bootstrap", type=int, default=1000, help="bootstrap/randomisation resamples")
-    add("--seed", type=int, default=0, help="seed of every resampling")
+    add("--rare-k", type=whole_number(0, 10**9), default=5, help="rare = seen at most K times")
+    add("--bootstrap", type=whole_number(1, 1_000_000), default=1000, help="resamples (1-1e6)")
+    add("--seed", type=whole_number(0, MAX_SEED), default=0, help="seed of every resampling")
     add("--no-spacy", action="store_true", help="use the rule-based answer typing")
     add("--na-prob-file", type=Path, help="SQuAD 2.0: JSON {id: probability of no answer}")
     add(
@@ -258,6 +350,12 @@ def run_analyse(args: argparse.Namespace) -> int:
     from qa_utils.analysis.tables import InputFileError
     from qa_utils.workflow.report import analyse_files
 
+    for flag in ("dataset", "predictions", "records", "compare", "train"):
+        if getattr(args, flag) is not None:
+            input_file(
+                getattr(args, flag), flag if flag in ("dataset", "predictions") else f"--{flag}"
+            )
+    check_output_dir(args.out, "--out")
     try:
         lines = analyse_files(args)
     except InputFileError as err:
@@ -305,18 +403,34 @@ def run_explore(args: argparse.Namespace) -> int:
 # --- serve --------------------------------------------------------------------------------------
 
 
+SERVE_HELP = """bounds on what one request may cost (413 or 503 past them, never a 500):
+  body bytes    4 x (question + context characters) + 1024, counted while the body streams
+                in, chunked or not (413 as soon as it is passed)
+  characters    --max-question-chars (1,000), --max-context-chars (20,000)
+  tokens        --max-context-tokens (4,096) of the context, by the model's tokenizer
+  time          --request-timeout (60 s): not answered by then, waiting included -> 503
+  queue         --max-concurrency model threads (1) + --max-queue waiting (256) -> 503
+  shutdown      SIGTERM/SIGINT: queued work not done shortly before --graceful-timeout
+                (10 s) ends gets 503 with Retry-After; the process exits with status 0
+"""
+
+
 def add_serve(parser: argparse.ArgumentParser) -> None:
-    # The defaults are ServiceLimits' own, shown in --help by the app's module.
+    # The defaults are ServiceLimits' own (None: keep it), listed in the epilog.
     add = parser.add_argument
+    parser.epilog = SERVE_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add("--model", required=True, help="model folder (RUN_DIR/model), embedded, or module:factory")
     add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    add("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    add("--max-concurrency", type=int, default=None, help="model threads")
-    add("--max-queue", type=int, default=None, help="requests waiting, then 503")
-    add("--max-context-chars", type=int, default=None)
-    add("--max-question-chars", type=int, default=None)
-    add("--threads", type=int, default=0, help="torch threads (0: the model's saved setting)")
-    add("--graceful-timeout", type=float, default=10.0, help="seconds to finish on shutdown")
+    add("--port", type=whole_number(0, 65_535), default=8000, help="port (default 8000)")
+    add("--max-concurrency", type=whole_number(1, 1_024), help="model threads (default 1)")
+    add("--max-queue", type=whole_number(0, 1_000_000), help="requests waiting, then 503")
+    add("--max-context-chars", type=whole_number(1, 10_000_000), help="longest context")
+    add("--max-question-chars", type=whole_number(1, 10_000_000), help="longest question")
+    add("--max-context-tokens", type=whole_number(1, 10_000_000), help="context tokens")
+    add("--request-timeout", type=seconds, help="seconds a request may take, waiting included")
+    add("--threads", type=whole_number(0, 4_096), default=0, help="torch threads (0: saved)")
+    add("--graceful-timeout", type=seconds, default=10.0, help="seconds to drain on shutdown")
     add("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -325,14 +439,41 @@ def exit_cleanly(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the service could not listen on host:port (checked before the model loads), or None."""
+    if not host.strip():
+        return "--host is empty; give an address such as 127.0.0.1"
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as err:
+        # the address's own error (EADDRINUSE...); a name that does not resolve has no errno
+        known = isinstance(err.errno, int) and err.errno > 0
+        return f"cannot listen on {host}:{port} ({os.strerror(err.errno) if known else err})"
+
+
+def service_limits(args: argparse.Namespace) -> Any:
+    """The `ServiceLimits` of the flags given (the others keep their defaults)."""
+    from qa_utils.serving.app import ServiceLimits
+
+    chosen = {
+        "max_question_chars": args.max_question_chars,
+        "max_context_chars": args.max_context_chars,
+        "max_context_tokens": args.max_context_tokens,
+        "max_concurrency": args.max_concurrency,
+        "max_queue": args.max_queue,
+        "request_timeout_s": args.request_timeout,
+    }
+    return ServiceLimits(**{k: v for k, v in chosen.items() if v is not None})
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve the model until SIGINT/SIGTERM (the model loads in the app's lifespan)."""
+    """Check every argument, load the model, then serve until SIGINT/SIGTERM."""
     # FastAPI and uvicorn load only for the command that serves (seconds).
-    import uvicorn
+    from qa_utils.serving.app import create_app, load_answerer, model_problem, serve
 
-    from qa_utils.serving.app import ServiceLimits, create_app, load_answerer, model_problem
-
-    problem = model_problem(args.model)
+    limits = service_limits(args)
+    problem = model_problem(args.model) or port_problem(args.host, args.port)
     if problem:
         raise UserError(problem)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
@@ -341,21 +482,11 @@ def run_serve(args: argparse.Namespace) -> int:
         # uvicorn replaces these while it serves, shuts down gracefully on either signal and
         # then raises it again for the previous handler: make that an exit with status 0
         signal.signal(signum, exit_cleanly)
-    chosen = {
-        "max_question_chars": args.max_question_chars,
-        "max_context_chars": args.max_context_chars,
-        "max_concurrency": args.max_concurrency,
-        "max_queue": args.max_queue,
-    }
-    limits = ServiceLimits(**{k: v for k, v in chosen.items() if v is not None})
-    app = create_app(lambda: load_answerer(args.model, args.threads), limits, args.model)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=args.graceful_timeout,
-    )
+    # Loaded before the server starts, so that a model that cannot serve (NaN weights...) is
+    # one line and status 2, not a failed startup with a traceback.
+    answerer = load_answerer(args.model, args.threads)
+    app = create_app(lambda: answerer, limits, args.model)
+    serve(app, args.host, args.port, args.log_level, args.graceful_timeout)
     return 0
 
 
@@ -367,6 +498,8 @@ def _parameter(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
+    if not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"{key!r} is not a notebook parameter name")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:
@@ -395,15 +528,13 @@ def add_run(parser: argparse.ArgumentParser) -> None:
 def run_run(args: argparse.Namespace) -> int:
     """Execute the notebooks into runs/<profile>-<timestamp>/ (or --run-dir)."""
     # papermill and nbconvert load only for the commands that run notebooks (seconds).
-    from qa_utils.workflow.runner import run_all
+    from qa_utils.workflow.runner import run_all, select_notebooks
 
-    try:
-        profile = resolve_profile_name(args.profile)
-    except ValueError as err:
-        raise UserError(str(err)) from err
+    profile = resolve_profile_name(args.profile)
+    select_notebooks(args.only)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir) if args.run_dir else project_root() / "runs" / f"{profile}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_output_dir(run_dir, "--run-dir").mkdir(parents=True, exist_ok=True)
     return run_all(profile, run_dir, args.only, dict(args.parameter))
 
 
@@ -417,6 +548,10 @@ def run_publish(args: argparse.Namespace) -> int:
     # nbformat loads only for the command that publishes.
     from qa_utils.workflow.publish import publish
 
+    if not Path(args.run_dir).is_dir():
+        raise UserError(f"run_dir {args.run_dir}: no such folder")
+    if args.target:
+        check_output_dir(args.target, "--target")
     for path in publish(args.run_dir, args.target or None):
         print(path)
     return 0
@@ -437,7 +572,7 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser(prog: str = "python -m qa_utils") -> argparse.ArgumentParser:
     """The argument parser with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=prog,
         epilog=EPILOG,
         formatter_class=argparse.RawTextHelpFormatter,
@@ -458,8 +593,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command][2](args)
-    except (UserError, ValueError, FileNotFoundError, OSError) as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+    except EXPECTED_ERRORS as err:
+        print(f"error: {' '.join(str(err).split()) or type(err).__name__}", file=sys.stderr)
         return 2
 
 

@@ -310,4 +310,10 @@ def load_records(path: str | Path) -> pd.DataFrame:
     missing = {"id", "prediction", "confidence"} - set(records.columns)
     if missing:
         raise InputFileError(f"{path}: records lack column(s) {', '.join(sorted(missing))}")
-    return records
+    confidence = pd.to_numeric(records["confidence"], errors="coerce")
+    bad = records["confidence"].notna() & ~confidence.between(0, 1)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        value = records["confidence"].tolist()[row]  # a Python value, for a readable repr
+        raise InputFileError(f"{path}: row {row}: confidence {value!r} is not a number in [0, 1]")
+    return records.assign(confidence=confidence)

@@ -28,6 +28,7 @@ from datasets.table import InMemoryTable
 from huggingface_hub import constants
 
 from qa_utils.project.paths import REPO_ROOT, shared_dir
+from qa_utils.project.text import text_problem
 
 HUB_ID = "rajpurkar/squad"
 
@@ -42,6 +43,18 @@ LOCAL_STEMS = {"train": ("train-v1.1", "train"), "validation": ("dev-v1.1", "val
 SUFFIXES = (".json", ".jsonl", ".parquet")
 
 SHARED_NAMES = {"train": "train-v1.1-rebuilt.json", "validation": "dev-v1.1.json"}
+
+
+MAX_CONTEXT_CHARS = 100_000
+"""Longest context accepted (SQuAD's longest: 4,063 in dev, 3,706 in train): windows, and the
+memory they take, grow with it."""
+
+
+MAX_QUESTION_CHARS = 100_000
+"""Longest question accepted: it is tokenized whole before being cut to its token budget.
+SQuAD's longest is 270 characters, but one training question is padded with whitespace to
+25,651 (`train-v1.1`, data[382].paragraphs[13].qas[1]), so the bound is generous."""
+
 
 FEATURES = Features(
     {
@@ -89,7 +102,7 @@ class SquadFormatError(ValueError):
         super().__init__(f"{problems[0]}{more}")
 
 
-class SquadSourceError(RuntimeError):
+class SquadSourceError(OSError):
     """No SQuAD source could be used (for example the Hub while offline)."""
 
 
@@ -155,6 +168,8 @@ class _Columns:
         self.features = FEATURES_V2 if v2 else FEATURES
         self.data: dict[str, list] = {name: [] for name in self.features}
         self.seen: dict[str, Locator] = {}
+        self.articles = 0  # nested files: articles read, sound or not
+        self.read = 0  # records (flat) or paragraphs (nested) read, sound or not
 
     def __len__(self) -> int:
         return len(self.data["id"])
@@ -184,6 +199,8 @@ def _check_answer(chk: _Checker, loc: Locator, k: int, context: str, answer: tup
     text, start = answer
     if not text:
         return chk.report(loc("text", k), "is empty")
+    if not _text_ok(chk, loc("text", k), text):
+        return False
     if start < 0 or start + len(text) > len(context):
         msg = f"{start} is outside the context (length {len(context)})"
         return chk.report(loc("answer_start", k), msg)
@@ -212,6 +229,16 @@ def _check_answerable(
     return True
 
 
+def _text_ok(chk: _Checker, place: str, value: str, limit: int | None = None) -> bool:
+    """Check that a text field is valid Unicode and (with `limit`) not too long to process."""
+    problem = text_problem(value)
+    if problem:
+        return chk.report(place, problem)
+    if limit is not None and len(value) > limit:
+        return chk.report(place, f"has {len(value):,} characters; the limit is {limit:,}")
+    return True
+
+
 def _check_record(
     chk: _Checker, cols: _Columns, loc: Locator, rec: tuple, impossible: bool | None = None
 ) -> bool:
@@ -223,6 +250,10 @@ def _check_record(
     for name, value in (("id", qid), ("context", context), ("question", question)):
         if not value or value.isspace():
             return chk.report(loc(name), "is empty")
+    if not _text_ok(chk, loc("id"), qid) or not _text_ok(
+        chk, loc("question"), question, MAX_QUESTION_CHARS
+    ):
+        return False
     if not _check_answerable(chk, loc, texts, impossible, cols.v2):
         return False
     for k, answer in enumerate(zip(texts, starts, strict=True)):
@@ -318,13 +349,14 @@ def _walk_nested(chk: _Checker, root: Any, limit: int | None, version: str | Non
         raise SquadFormatError([SquadProblem(chk.file, "data", message)])  # nothing to keep
     cols = _Columns(version == "v2.0" if version else _nested_is_v2(root))
     for a, article in enumerate(root["data"]):
+        cols.articles += 1
         where = f"data[{a}]"
         if not isinstance(article, dict):
             chk.report(where, f"expected an object, got {type(article).__name__}")
             continue
         title = chk.typed(article, "title", str, f"{where}.")
         paragraphs = chk.typed(article, "paragraphs", list, f"{where}.")
-        if title is None or paragraphs is None:
+        if title is None or paragraphs is None or not _text_ok(chk, f"{where}.title", title):
             continue
         for p, paragraph in enumerate(paragraphs):
             _walk_paragraph(chk, cols, paragraph, f"{where}.paragraphs[{p}]", title)
@@ -342,8 +374,11 @@ def _walk_paragraph(chk: _Checker, cols: _Columns, paragraph: Any, where: str, t
     qas = chk.typed(paragraph, "qas", list, f"{where}.")
     if context is None or qas is None:
         return
+    cols.read += 1
     if not context or context.isspace():
         chk.report(f"{where}.context", f"is empty ({len(qas)} questions dropped)")
+        return
+    if not _text_ok(chk, f"{where}.context", context, MAX_CONTEXT_CHARS):
         return
     for q, qa in enumerate(qas):
         _nested_question(chk, cols, qa, f"{where}.qas[{q}]", (title, context))
@@ -360,6 +395,10 @@ def _flat_record(chk: _Checker, cols: _Columns, rec: Any, where: str) -> None:
     answers = chk.typed(rec, "answers", dict, f"{where}: ")
     sound, impossible = chk.flag(rec, f"{where}: ") if cols.v2 else (True, None)
     if None in values or answers is None or not sound:
+        return
+    if not _text_ok(chk, f"{where}: title", values[1]) or not _text_ok(
+        chk, f"{where}: context", values[2], MAX_CONTEXT_CHARS
+    ):
         return
     texts = chk.typed(answers, "text", list, f"{where}: answers.")
     starts = chk.typed(answers, "answer_start", list, f"{where}: answers.")
@@ -457,6 +496,7 @@ def _load_flat(path: Path, chk: _Checker, limit: int | None, version: str | None
     v2 = any(isinstance(rec, dict) and IMPOSSIBLE in rec for _, rec in records)
     cols = _Columns(version == "v2.0" if version else v2)
     for where, rec in records:
+        cols.read += 1
         if isinstance(rec, SquadProblem):
             chk.report(rec.where, rec.message)
         else:
@@ -476,7 +516,7 @@ def _load_hub(split: str, limit: int | None) -> Dataset:
             f"cannot load {HUB_ID!r} split {split!r} from the Hugging Face Hub{offline}: "
             f"{type(err).__name__}: {err}. Set {ENV_VARS[split]} to a local SQuAD file "
             f"(.json, .jsonl or .parquet) or put one in {LOCAL_DIR}/."
-        ) from err
+        ) from None
     dataset = dataset.select_columns(list(FEATURES)).cast(FEATURES)
     return dataset.select(range(min(limit, len(dataset)))) if limit is not None else dataset
 
@@ -562,7 +602,24 @@ def load_squad_with_problems(
         raise ValueError(
             f"{path}: unsupported file type {path.suffix!r}; use .json, .jsonl or .parquet"
         )
+    if not len(cols):
+        raise SquadFormatError([_no_questions(chk, cols, path.suffix == ".json")])
     return SquadLoad(cols.to_dataset(limit), chk.problems, "v2.0" if cols.v2 else "v1.1")
+
+
+def _no_questions(chk: _Checker, cols: _Columns, nested: bool) -> SquadProblem:
+    """Describe a file that yields no question: empty, or every record dropped."""
+    where = "data" if nested else "file"
+    if chk.problems:
+        why = f"every one was dropped ({len(chk.problems)} problems; first: {chk.problems[0]})"
+        return SquadProblem(chk.file, where, f"no usable questions: {why}")
+    if nested and cols.articles and cols.read:
+        found = f"{cols.read} paragraphs, all with empty qas"
+    elif nested and cols.articles:
+        found = f"{cols.articles} articles without paragraphs"
+    else:
+        found = "no articles" if nested else "no records"
+    return SquadProblem(chk.file, where, f"holds no questions ({found})")
 
 
 def load_squad(

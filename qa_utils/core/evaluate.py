@@ -5,6 +5,9 @@ examples -> features -> logits -> predictions -> per-example records -> metrics
 On SQuAD 2.0 examples (or with a `null_threshold`) the predictions carry no-answer
 probabilities: they go to na_probs.json beside predictions.json (the official script's
 `--na-prob-file`), and metrics.json adds the official v2.0 scores under "squad_v2".
+
+The result folder is replaced as a whole (`qa_utils.project.io.atomic_dir`): it holds one
+run's files, never files of two runs side by side.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import Any
 import torch
 from datasets import Dataset
 
+from qa_utils.core.features import check_settings
 from qa_utils.core.inference import infer
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.core.records import own_na_probs
 from qa_utils.project.config import Profile, profile_dict
-from qa_utils.project.io import atomic_write_json, atomic_write_table
+from qa_utils.project.io import atomic_dir, atomic_write_json, atomic_write_table, check_output_dir
 from qa_utils.project.system import hardware_info, versions
 
 PREDICTIONS = "predictions.json"
@@ -29,6 +33,12 @@ NBEST = "nbest.json"
 METRICS = "metrics.json"
 RECORDS = "records.parquet"
 NA_PROBS = "na_probs.json"
+RESULT_FILES = (PREDICTIONS, NBEST, RECORDS, METRICS, NA_PROBS)
+
+
+def check_results_dir(out_dir: str | Path, what: str = "--output") -> Path:
+    """Refuse a result folder that cannot be written or holds anything but earlier results."""
+    return check_output_dir(out_dir, what, owned=RESULT_FILES)
 
 
 def evaluate(
@@ -44,6 +54,8 @@ def evaluate(
     Returns:
         The contents of metrics.json (EM/F1 in percent, counts, wall times, hardware, versions).
     """
+    check_results_dir(out_dir, "out_dir")
+    check_settings(profile.max_length, profile.doc_stride)
     tokenizer, net = load_tokenizer(model), load_qa_model(model)
     result = infer(
         net,
@@ -78,12 +90,13 @@ def evaluate(
 
 
 def write_results(out_dir: str | Path, predictions: dict, records: Any, metrics: dict) -> None:
-    """Write the result files (and na_probs.json in SQuAD 2.0 mode); each whole or not at all."""
-    out = Path(out_dir)
-    atomic_write_json(out / PREDICTIONS, {k: p.text for k, p in predictions.items()})
-    na_probs = own_na_probs(predictions)
-    if na_probs is not None:
-        atomic_write_json(out / NA_PROBS, na_probs)
-    atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
-    atomic_write_table(out / RECORDS, records)
-    atomic_write_json(out / METRICS, metrics)
+    """Write the result files (and na_probs.json in SQuAD 2.0 mode); they replace an earlier
+    run's together or not at all."""
+    with atomic_dir(out_dir) as out:
+        atomic_write_json(out / PREDICTIONS, {k: p.text for k, p in predictions.items()})
+        na_probs = own_na_probs(predictions)
+        if na_probs is not None:
+            atomic_write_json(out / NA_PROBS, na_probs)
+        atomic_write_json(out / NBEST, {k: p.nbest for k, p in predictions.items()}, indent=None)
+        atomic_write_table(out / RECORDS, records)
+        atomic_write_json(out / METRICS, metrics)

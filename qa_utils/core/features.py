@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pyarrow.compute as pc
 from datasets import Dataset
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 MAX_QUESTION_TOKENS = 64
 MAP_BATCH = 1000
 """Examples per batch of `Dataset.map` (its default): smaller inputs are built in one call."""
+CHARS_PER_BATCH = 2_000_000
+"""Most characters (contexts, questions) tokenized in one call: windows take about 220 bytes
+a character as Python lists (measured: a 1M-character context, 981 windows of 384, 223 MB), so
+one batch stays under about 500 MB however long the texts are."""
 
 
 def check_fast_tokenizer(tokenizer: PreTrainedTokenizerBase) -> None:
@@ -46,6 +51,11 @@ def check_window(max_length: int, doc_stride: int, max_question_tokens: int) -> 
             f"doc_stride={doc_stride} must be positive and smaller than the context room "
             f"of a window ({room} tokens for max_length={max_length})"
         )
+
+
+def check_settings(max_length: int, doc_stride: int) -> None:
+    """Refuse windows that cannot be built (`check_window` with the default question budget)."""
+    check_window(max_length, doc_stride, question_budget(max_length))
 
 
 def truncate_questions(
@@ -173,19 +183,37 @@ def prepare_eval_features(
     return dict(encoded)
 
 
+def map_batch_size(examples: Dataset) -> int:
+    """Examples per tokenizer call: `MAP_BATCH`, fewer when texts are long (memory bound)."""
+    if not len(examples):
+        return MAP_BATCH
+    # Over the whole table (a selection's rows included): an upper bound. Questions are
+    # tokenized whole before they are cut to their budget, so they count too, without the
+    # whitespace around them (it makes no tokens; SQuAD's training set has a question padded
+    # to 25,651 characters that would otherwise shrink every batch).
+    table = examples.data
+    longest = pc.max(pc.utf8_length(table.column("context"))).as_py() or 0
+    if "question" in table.column_names:
+        questions = pc.utf8_length(pc.utf8_trim_whitespace(table.column("question")))
+        longest += pc.max(questions).as_py() or 0
+    return max(1, min(MAP_BATCH, CHARS_PER_BATCH // max(longest, 1)))
+
+
 def _build(
     examples: Dataset, function: Any, tokenizer: PreTrainedTokenizerBase, **kwargs: Any
 ) -> Dataset:
     check_fast_tokenizer(tokenizer)
     budget = question_budget(kwargs["max_length"], kwargs["max_question_tokens"])
     check_window(kwargs["max_length"], kwargs["doc_stride"], budget)
-    if len(examples) <= MAP_BATCH:
+    batch_size = map_batch_size(examples)
+    if len(examples) <= batch_size:
         # One batch, as `map` would make it, without map's fixed cost (milliseconds matter for
         # one question at a time in the service).
         return Dataset.from_dict(function(examples[:], tokenizer=tokenizer, **kwargs))
     return examples.map(
         function,
         batched=True,
+        batch_size=batch_size,
         remove_columns=examples.column_names,
         fn_kwargs={"tokenizer": tokenizer, **kwargs},
         desc="Tokenizing",

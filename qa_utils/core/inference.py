@@ -22,12 +22,18 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
+from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from qa_utils.core.features import build_eval_features
 from qa_utils.core.metrics import is_squad_v2
-from qa_utils.core.model import load_inference_settings, load_qa_model, load_tokenizer
+from qa_utils.core.model import (
+    check_positions,
+    load_inference_settings,
+    load_qa_model,
+    load_tokenizer,
+)
 from qa_utils.core.postprocess import PAD_LOGIT, Prediction, postprocess_predictions
 from qa_utils.core.records import ScoredTable, build_records, count_windows
 from qa_utils.project.config import InferenceSettings
@@ -155,6 +161,8 @@ def infer(
         autocast_dtype: run the model under autocast in this dtype (bf16 on CPUs with AMX).
         progress: show a progress bar over batches.
     """
+    name = getattr(model.config, "_name_or_path", "") or type(model).__name__
+    check_positions(model.config, settings.max_length, name)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     seconds: dict[str, float] = {}
@@ -235,6 +243,11 @@ class QAModel:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = settings
+        # A fast tokenizer is not safe to share between threads (its truncation settings change
+        # per call): counting, which a service does beside answering, gets a copy of its own.
+        self._counter = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        self._counter.no_truncation()
+        self._counter.no_padding()
 
     @classmethod
     def load(cls, name_or_path: str | Path, settings: InferenceSettings | None = None) -> QAModel:
@@ -254,6 +267,10 @@ class QAModel:
         return Answer(
             best.text, best.start, best.end, best.confidence, top_candidates(best), best.na_prob
         )
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` on its own; safe to call while another thread answers."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def answer_all(self, examples: Dataset) -> Inference:
         """Answer many questions in batches."""

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from qa_utils.project.text import text_problem
+
 T = TypeVar("T")
 
 _DROP_PUNCTUATION = str.maketrans("", "", string.punctuation)
@@ -497,6 +499,10 @@ def read_predictions(path: str | Path) -> dict[str, str]:
     for qid, text in predictions.items():
         if not isinstance(text, str):
             raise PredictionFormatError(f"{path}: id {qid!r}: expected a string, got {_kind(text)}")
+        for part, value in (("id", qid), ("answer", text)):
+            problem = text_problem(value)
+            if problem:
+                raise PredictionFormatError(f"{path}: id {qid!r}: {part} {problem}")
     return predictions
 
 

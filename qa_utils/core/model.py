@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+import torch
+from safetensors import SafetensorError, safe_open
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.utils import logging
@@ -18,6 +21,12 @@ from qa_utils.project.config import (
     get_profile,
 )
 from qa_utils.project.io import atomic_write_json
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class ModelFolderError(ValueError):
+    """A model that cannot be used: which file is wrong and how."""
 
 
 def embedded_model_path() -> Path:
@@ -55,6 +64,69 @@ def resolve_model(name_or_path: str | Path) -> str:
     return str(name_or_path)
 
 
+def _read_config(folder: Path) -> dict[str, Any]:
+    """The model's config.json as a dict, or a `ModelFolderError` naming the file."""
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFolderError(f"{path}: not a readable model config ({err})") from None
+    if not isinstance(config, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object, got {type(config).__name__}")
+    return config
+
+
+def _check_weights(folder: Path) -> None:
+    """Check that the folder has weights and that a safetensors file is complete (header only)."""
+    found = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+    if not found:
+        raise ModelFolderError(f"{folder}: no weights ({' or '.join(WEIGHT_FILES)})")
+    if found[0].suffix == ".safetensors":
+        try:
+            with safe_open(found[0], framework="pt"):
+                pass  # opening checks the header against the file's size: truncation shows
+        except (SafetensorError, OSError) as err:
+            raise ModelFolderError(f"{found[0]}: not a complete weights file ({err})") from None
+
+
+def check_positions(config: Any, max_length: int, name: str | Path) -> None:
+    """Refuse windows longer than the model's position embeddings (a tensor-size crash later)."""
+    key = "max_position_embeddings"
+    limit = config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+    if isinstance(limit, int) and max_length > limit:
+        raise ModelFolderError(
+            f"max_length={max_length} is longer than model {name} can take "
+            f"({limit} positions); use --max-length {limit} or less"
+        )
+
+
+def check_model(name_or_path: str | Path, max_length: int | None = None) -> str:
+    """Check a model before anything slow; return its location (as `resolve_model`).
+
+    A folder must hold a readable config.json and complete weights, and windows of
+    `max_length` must fit its position embeddings. A Hub id is only resolved here; its files
+    are checked when they load.
+    """
+    location = resolve_model(name_or_path)
+    folder = Path(location)
+    if folder.is_dir():
+        config = _read_config(folder)
+        _check_weights(folder)
+        if max_length is not None:
+            check_positions(config, max_length, name_or_path)
+    return location
+
+
+def check_finite(model: torch.nn.Module, name: str | Path) -> None:
+    """Refuse a model with NaN or infinite weights: every answer it gives is meaningless."""
+    for param_name, param in model.named_parameters():
+        if not torch.isfinite(param).all():
+            raise ModelFolderError(
+                f"{name}: weight {param_name} holds NaN or infinite values "
+                "(a training run that diverged); retrain with a lower learning rate"
+            )
+
+
 def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
     """Load a fast tokenizer (offsets are needed to map tokens back to characters)."""
     location = resolve_model(name_or_path)
@@ -69,13 +141,20 @@ def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
 
 def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
     """Load a model with a span-prediction head (a new, random head for a plain encoder)."""
-    location = resolve_model(name_or_path)
-    verbosity = logging.get_verbosity()
+    location = check_model(name_or_path)
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
     logging.set_verbosity_error()  # the "newly initialized qa_outputs" report is expected here
+    logging.disable_progress_bar()  # a bar for a load of a second is noise on stderr
     try:
         model = AutoModelForQuestionAnswering.from_pretrained(location)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFolderError(f"{location}: cannot load the model ({first})") from None
     finally:
         logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+    check_finite(model, name_or_path)
     return model
 
 
@@ -95,6 +174,9 @@ def load_inference_settings(
     for name, key in ((INFERENCE_FILE, None), (RUN_CONFIG, "profile")):
         path = folder / name
         if path.is_file():
-            values = json.loads(path.read_text(encoding="utf-8"))
-            return InferenceSettings.from_dict(values[key] if key else values)
+            try:
+                values = json.loads(path.read_text(encoding="utf-8"))
+                return InferenceSettings.from_dict(values[key] if key else values)
+            except (OSError, ValueError, TypeError, KeyError) as err:
+                raise ModelFolderError(f"{path}: unusable inference settings ({err})") from None
     return default or get_profile().inference

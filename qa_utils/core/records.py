@@ -12,6 +12,7 @@ perturbed condition.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,11 +104,18 @@ def locate_prediction(context: str, prediction: str) -> int:
 
     >>> locate_prediction("The ferry runs twice a day.", "twice a day"), locate_prediction("x", "")
     (15, -1)
+    >>> locate_prediction("İzmir and Paris", "PARIS")  # "İ".lower() is two characters
+    10
     """
     if not prediction.strip():
         return -1
     found = context.find(prediction)
-    return found if found >= 0 else context.lower().find(prediction.lower())
+    if found >= 0:
+        return found
+    # Case-insensitive on the context itself: lower() can change a text's length, and the
+    # offset must be one in the context.
+    match = re.search(re.escape(prediction), context, re.IGNORECASE)
+    return match.start() if match else -1
 
 
 def _spans(table: pd.DataFrame, chosen: list[Prediction | str | None]) -> list[tuple[int, int]]:

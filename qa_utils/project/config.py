@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,13 @@ class InferenceSettings:
     batch_size: int
     threads: int = 0
     null_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would only fail later, inside a library (see `RANGES`)."""
+        for field in ("max_length", "n_best_size", "max_answer_length", "threads"):
+            _check_number(field, getattr(self, field))
+        _check_number("eval_batch_size", self.batch_size)
+        _check_stride(self.doc_stride, self.max_length)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (the JSON saved beside a model)."""
@@ -183,30 +191,65 @@ def get_profile(name: str = "", **overrides: Any) -> Profile:
     return profile
 
 
+MAX_SEED = 2**32 - 1
+"""numpy's seeds are 32-bit: a larger one fails deep inside a sampler."""
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (0, 1_000),
+    "learning_rate": (0, 1),
+    "batch_size": (1, 4_096),
+    "eval_batch_size": (1, 4_096),
+    "max_length": (8, 1_000_000),
+    "n_best_size": (1, 1_000),
+    "max_answer_length": (1, 1_000_000),
+    "weight_decay": (0, 1),
+    "warmup_ratio": (0, 1),
+    "seed": (0, MAX_SEED),
+    "threads": (0, 4_096),
+    "save_steps": (1, 10**9),
+}
+"""Closed ranges of the numeric profile fields (epochs and learning_rate must also be > 0)."""
+
+
+def _check_number(field: str, value: Any) -> None:
+    """Raise ValueError unless `value` is a finite number inside the field's range."""
+    low, high = RANGES[field]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{field} must be a finite number, got {value}")
+    positive = field in ("epochs", "learning_rate")
+    if value < low or value > high or (positive and value <= 0):
+        lower = f"above {low}" if positive else f"at least {low}"
+        raise ValueError(f"{field} must be {lower} and at most {high:,}, got {value:g}")
+
+
+def _check_stride(doc_stride: int, max_length: int) -> None:
+    """Refuse a stride that is not a whole number of tokens inside the window."""
+    if isinstance(doc_stride, bool) or not isinstance(doc_stride, int):
+        raise ValueError(f"doc_stride must be a whole number of tokens, got {doc_stride!r}")
+    if not 0 < doc_stride < max_length:
+        raise ValueError(
+            f"doc_stride must be between 0 and max_length ({max_length}), got {doc_stride}"
+        )
+
+
 def validate_profile(profile: Profile) -> None:
-    """Reject values that would only fail later, deep inside a library."""
+    """Reject values that would only fail later, deep inside a library (or train a NaN model)."""
     for field in ("train_questions", "dev_questions"):
         value = getattr(profile, field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{field} must be a whole number of questions or 'all', got {value!r}")
         if value is not None and value <= 0:
             raise ValueError(
                 f"{field} must be a positive number of questions (or 'all'), got {value}"
             )
-    for field in (
-        "batch_size",
-        "eval_batch_size",
-        "max_length",
-        "n_best_size",
-        "max_answer_length",
-    ):
-        if getattr(profile, field) <= 0:
-            raise ValueError(f"{field} must be positive, got {getattr(profile, field)}")
-    if not 0 < profile.doc_stride < profile.max_length:
-        raise ValueError(
-            f"doc_stride must be between 0 and max_length ({profile.max_length}), "
-            f"got {profile.doc_stride}"
-        )
-    if profile.epochs <= 0 or profile.learning_rate <= 0:
-        raise ValueError("epochs and learning_rate must be positive")
+    for field in RANGES:
+        _check_number(field, getattr(profile, field))
+    _check_stride(profile.doc_stride, profile.max_length)
+    if not isinstance(profile.model, str) or not profile.model.strip():
+        raise ValueError("model must name a model folder, 'embedded' or a Hub id")
 
 
 EVALUATION_FIELDS = (

@@ -1,11 +1,19 @@
-"""Atomic file writing: a result file is either complete or absent, never half-written."""
+"""Atomic file writing: a result file is either complete or absent, never half-written.
+
+`atomic_dir` does the same for a folder of result files: a run's files are replaced together
+or not at all. JSON is always strict (no NaN or Infinity, which other parsers reject).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +21,9 @@ from typing import Any
 import pandas as pd
 
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".csv")
+
+STAGING, READY, OLD = "staging", "ready", "old"
+"""States of a hidden sibling of an `atomic_dir` target: being written, complete, replaced."""
 
 
 @contextmanager
@@ -38,8 +49,16 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> Path:
-    """Write `obj` as JSON (UTF-8, non-ASCII kept) to `path` atomically."""
-    return atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+    """Write `obj` as strict JSON (UTF-8, non-ASCII kept) to `path` atomically.
+
+    Raises:
+        ValueError: `obj` holds NaN or an infinity (not JSON; other parsers reject it).
+    """
+    try:
+        text = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+    except ValueError as err:
+        raise ValueError(f"{path}: not written: {err} (NaN and infinities are not JSON)") from None
+    return atomic_write_text(path, text + "\n")
 
 
 def atomic_write_table(path: str | Path, table: pd.DataFrame) -> Path:
@@ -69,3 +88,139 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if suffix == ".csv":
         return pd.read_csv(path)
     raise ValueError(f"{path}: unsupported table format {suffix!r}; use one of {TABLE_SUFFIXES}")
+
+
+def _sibling(target: Path, state: str) -> Path:
+    """A fresh hidden name beside `target` for one `atomic_dir` state, owned by this process."""
+    return target.with_name(f".{target.name}.{state}-{os.getpid()}-{uuid.uuid4().hex}")
+
+
+def _owner_alive(path: Path) -> bool:
+    """Whether the process that named this sibling is still running (then it is not a leftover)."""
+    pid = int(path.name.rsplit("-", 2)[-2])  # .NAME.STATE-PID-HEX
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _siblings(target: Path, state: str) -> list[Path]:
+    """The hidden siblings of `target` in `state` left by processes that died, newest first."""
+    prefix = f".{target.name}.{state}-"
+    found = [
+        p
+        for p in target.parent.iterdir()
+        if p.name.startswith(prefix)
+        and p.name[len(prefix) :].partition("-")[0].isdigit()
+        and not _owner_alive(p)
+    ]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where that is unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # old kernel or file system
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def switch_dir(ready: Path, target: Path) -> None:
+    """Put the complete folder `ready` at `target` and drop the old one (atomically if possible)."""
+    if not target.exists():
+        os.rename(ready, target)
+    elif exchange(ready, target):
+        shutil.rmtree(ready)  # it holds the old folder now
+    else:
+        # Two renames: a kill between them leaves `target` missing, which `recover_dir` repairs.
+        old = _sibling(target, OLD)
+        os.rename(target, old)
+        os.rename(ready, target)
+        shutil.rmtree(old)
+
+
+def recover_dir(target: str | Path) -> None:
+    """Finish or undo an `atomic_dir` switch that a kill interrupted, and drop its leftovers.
+
+    A missing `target` with a complete new folder beside it gets that folder, else the old one
+    back; unfinished and replaced folders are removed. Folders of a writer that is still
+    running are left alone.
+    """
+    target = Path(target)
+    ready, old = _siblings(target, READY), _siblings(target, OLD)
+    if not target.exists() and (ready or old):
+        os.rename((ready or old)[0], target)
+    for leftover in [*_siblings(target, STAGING), *_siblings(target, READY), *old]:
+        if leftover.exists():
+            shutil.rmtree(leftover)
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh hidden folder beside `path`; if the block succeeds it replaces `path` whole.
+
+    Readers see the old folder or the new one, never a mix of two runs; a failed block leaves
+    the old folder untouched. Whatever a kill leaves behind, the next call repairs or removes.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
+    staging = _sibling(target, STAGING)
+    staging.mkdir()
+    try:
+        yield staging
+        ready = _sibling(target, READY)
+        os.rename(staging, ready)  # marks the set complete before the old one is touched
+        switch_dir(ready, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def foreign_files(folder: str | Path, owned: Iterable[str]) -> list[str]:
+    """Names in `folder` other than `owned` ones: what replacing the folder would destroy."""
+    folder, owned = Path(folder), set(owned)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.name not in owned)
+
+
+def check_output_dir(path: str | Path, what: str = "--output", owned: Iterable[str] = ()) -> Path:
+    """Check that a folder can receive results, before any work is done.
+
+    Args:
+        path: the folder (it may not exist yet).
+        what: how the user named it, for the message.
+        owned: when given, the folder will be replaced as a whole: it may only hold these names.
+
+    Raises:
+        ValueError: the name is empty, names a file, holds other files, or cannot be written.
+    """
+    if not str(path).strip():
+        raise ValueError(f"{what} is empty; name a folder for the results")
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {folder} is a file, not a folder")
+    others = foreign_files(folder, owned) if owned else []
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ValueError(
+            f"{what} {folder} holds files that are not results of this command ({shown}); "
+            "it is replaced as a whole, so give an empty or new folder"
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {folder}: cannot write in {existing}")
+    return folder

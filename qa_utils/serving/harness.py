@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from qa_utils.project.paths import REPO_ROOT
+from qa_utils.serving.app import DrainingServer
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -127,12 +128,18 @@ def start_service(
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, timeout_s: float = 60.0) -> Iterator[str]:
+def serve_in_thread(
+    app: FastAPI, timeout_s: float = 60.0, graceful_s: float | None = None
+) -> Iterator[str]:
     """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its URL.
 
-    Leaving the block asks the server to shut down (as SIGTERM would) and waits for it.
+    Leaving the block asks the server to shut down (as SIGTERM would: the app drains for at
+    most `graceful_s` seconds, None waiting for every request) and waits for it.
     """
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=graceful_s
+    )
+    server = DrainingServer(config, app)
     thread = Thread(target=server.run, name="qa-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s

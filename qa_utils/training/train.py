@@ -7,6 +7,7 @@ The same entry point runs on one CPU, one GPU, or several processes under `torch
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -18,9 +19,16 @@ from typing import Any
 import pandas as pd
 import torch
 from datasets import Dataset
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers import (
+    DataCollatorWithPadding,
+    Trainer,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
 
-from qa_utils.core.features import build_train_features
+from qa_utils.core.features import build_train_features, check_settings
 from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
 from qa_utils.project.config import RUN_CONFIG, Profile, profile_dict, training_settings
 from qa_utils.project.io import atomic_write_json, atomic_write_table
@@ -31,6 +39,40 @@ CHECKPOINTS = "checkpoints"
 CHECKPOINT_SETTINGS = "run_settings.json"  # in CHECKPOINTS: the settings that wrote them
 
 HISTORY = "train_history.csv"
+
+
+class DivergenceError(ValueError):
+    """Training made the loss or the weights NaN or infinite; nothing was saved as finished."""
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    """Whether every weight of `model` is a finite number."""
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+class StopOnNonFinite(TrainerCallback):
+    """Stop at the first step that leaves non-finite weights, before a checkpoint saves them."""
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        """Check the weights after each optimizer step; stop and skip saving once they break."""
+        model = kwargs.get("model")
+        if self.step is None and model is not None and not weights_finite(model):
+            self.step = state.global_step
+        return self.on_epoch_end(args, state, control)
+
+    def on_epoch_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        """Keep a diverged run from saving a checkpoint at the end of an epoch too."""
+        if self.step is not None:
+            control.should_training_stop = True
+            control.should_save = False
+        return control
 
 
 @dataclass(frozen=True)
@@ -68,6 +110,9 @@ def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
         dataloader_pin_memory=torch.cuda.is_available(),
         ddp_backend="gloo" if distributed_cpu else None,
         disable_tqdm=False,
+        # Log NaN/inf losses as they are (the default replaces them with the running mean, and
+        # a diverged run then reports a finite final loss).
+        logging_nan_inf_filter=False,
     )
 
 
@@ -148,17 +193,23 @@ def train(
     finished = finished_run(output_dir, profile, len(examples))
     if finished is not None:
         return finished
+    if int(os.environ.get("RANK", "0")) == 0:
+        # An earlier run's marker must not vouch for weights this run is about to replace.
+        (output_dir / RUN_CONFIG).unlink(missing_ok=True)
+    check_settings(profile.max_length, profile.doc_stride)
     set_seed(profile.seed)
     if profile.threads:
         torch.set_num_threads(profile.threads)
     tokenizer = load_tokenizer(profile.model)
     features = build_train_features(examples, tokenizer, profile.max_length, profile.doc_stride)
+    guard = StopOnNonFinite()
     trainer = Trainer(
         model=load_qa_model(profile.model),
         args=training_arguments(profile, output_dir),
         train_dataset=features,
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
+        callbacks=[guard],
     )
     last = resumable_checkpoint(output_dir / CHECKPOINTS, run_settings(profile, len(examples)))
     if not resume:
@@ -166,6 +217,7 @@ def train(
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started
+    check_converged(guard, output.training_loss, profile, output_dir)
     trainer.save_model(str(output_dir))
     result = TrainResult(output_dir, seconds, len(examples), len(features), output.training_loss)
     if trainer.is_world_process_zero():
@@ -186,6 +238,18 @@ def train(
     return result
 
 
+def check_converged(guard: StopOnNonFinite, loss: float, profile: Profile, folder: Path) -> None:
+    """Raise `DivergenceError` when the weights or the loss stopped being finite numbers."""
+    if guard.step is None and math.isfinite(loss):
+        return
+    when = f"at step {guard.step}" if guard.step is not None else "by the end"
+    raise DivergenceError(
+        f"training diverged {when}: the loss or the weights became NaN or infinite "
+        f"(learning_rate {profile.learning_rate:g}); nothing in {folder} was saved as "
+        "finished; lower --learning-rate"
+    )
+
+
 def load_run_config(model_dir: str | Path) -> dict:
     """The configuration a saved model was trained with."""
     return json.loads((Path(model_dir) / RUN_CONFIG).read_text(encoding="utf-8"))
@@ -200,8 +264,14 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
     """
     if not (model_dir / RUN_CONFIG).is_file():
         return None
-    done = load_run_config(model_dir)
-    if run_settings(done["profile"], done["train_questions"]) != run_settings(profile, n_questions):
+    try:
+        done = load_run_config(model_dir)
+        same = run_settings(done["profile"], done["train_questions"]) == run_settings(
+            profile, n_questions
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # an unreadable marker vouches for nothing: train anew
+    if not same:
         return None
     return TrainResult(
         model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]

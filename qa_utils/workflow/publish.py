@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from qa_utils.project.io import atomic_write_text
 from qa_utils.project.paths import project_root
 
 MACHINE_PATH = re.compile(r"(?<![\w.])/(work|root|home|tmp|Users|var|opt)/")
@@ -47,14 +48,27 @@ def strip_run_traces(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def publish(run_dir: str | Path, target: str | Path | None = None) -> list[Path]:
-    """Write the run's executed notebooks, stripped, over the ones in `target`."""
+    """Write the run's executed notebooks, stripped, over the ones in `target`.
+
+    Every notebook is read before any is written, and each is written atomically: an unreadable
+    one changes nothing.
+    """
     sources = sorted((Path(run_dir) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not sources:
         raise FileNotFoundError(f"{run_dir}: no executed notebooks under notebooks/")
     folder = Path(target or project_root() / "notebooks")
-    written = []
-    for source in sources:
-        notebook = strip_run_traces(nbformat.read(source, as_version=4))
-        written.append(folder / source.name)
-        nbformat.write(notebook, written[-1])
-    return written
+    stripped = {source.name: strip_run_traces(read_notebook(source)) for source in sources}
+    return [atomic_write_text(folder / name, notebook_text(nb)) for name, nb in stripped.items()]
+
+
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """The notebook as `nbformat.write` writes it (JSON ending in a newline)."""
+    return nbformat.writes(notebook).rstrip("\n") + "\n"
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a notebook, naming the file when it is not one."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise ValueError(f"{path}: not a readable notebook ({err})") from None

@@ -41,6 +41,22 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
+def select_notebooks(only: list[str], folder: Path | None = None) -> list[Path]:
+    """The notebooks to run: all, or those starting with one of `only`, each prefix matching.
+
+    Raises:
+        ValueError: a prefix matches no notebook (a typo would otherwise run nothing, status 0).
+    """
+    found = notebooks(folder)
+    if not found:
+        raise ValueError(f"{folder or project_root() / 'notebooks'}: no notebooks (NN_name.ipynb)")
+    unmatched = [o for o in only if not any(n.name.startswith(o) for n in found)]
+    if unmatched:
+        have = ", ".join(n.name[:2] for n in found)
+        raise ValueError(f"--only {' '.join(unmatched)}: no such notebook (have {have})")
+    return [n for n in found if not only or any(n.name.startswith(o) for o in only)]
+
+
 def record_summary(run_dir: str | Path, notebook: str, values: dict[str, Any]) -> None:
     """Called by a notebook to leave its key numbers for the run's summary."""
     atomic_write_json(Path(run_dir) / SUMMARIES / f"{notebook}.json", values)
@@ -135,12 +151,11 @@ def run_all(
     folder: Path | None = None,
 ) -> int:
     """Run the notebooks in order; stop at the first failure. Returns a process exit code."""
+    chosen = select_notebooks(only, folder)
     passive_openmp()  # inherited by every kernel: idle torch threads sleep instead of spinning
     timings: dict[str, float] = {}
     header = {"profile": profile, "run_dir": run_dir.name, "started": datetime.now().isoformat()}
-    for source in notebooks(folder):
-        if only and not any(source.name.startswith(o) for o in only):
-            continue
+    for source in chosen:
         print(f"running {source.name} ...", flush=True)
         try:
             timings[source.stem] = run_notebook(

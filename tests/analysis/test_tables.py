@@ -237,7 +237,7 @@ def test_cli_paired_comparison_detects_blanked_answers(synthetic, tmp_path, caps
 @pytest.mark.parametrize(
     ("content", "which", "message"),
     [
-        (None, "predictions", "No such file"),
+        (None, "predictions", "no such file"),
         ("{not json", "predictions", "invalid JSON"),
         ('["a", "b"]', "predictions", "expected a JSON object"),
         ('{"v1": 3}', "predictions", "expected a string"),

@@ -14,6 +14,8 @@ from qa_utils.core.data import (
     FEATURES,
     FEATURES_V2,
     HUB_ID,
+    MAX_CONTEXT_CHARS,
+    MAX_QUESTION_CHARS,
     SquadDataWarning,
     SquadFormatError,
     SquadSourceError,
@@ -39,13 +41,14 @@ def nested() -> dict:
     return json.loads(MINI.read_text(encoding="utf-8"))
 
 
+# ASCII escapes, so that a test can write text that is not Unicode (a lone surrogate), as JSON can.
 def _write_json(path: Path, obj) -> Path:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=1), encoding="utf-8")
     return path
 
 
 def _write_jsonl(path: Path, records: list) -> Path:
-    lines = (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records)
+    lines = (r if isinstance(r, str) else json.dumps(r) for r in records)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -167,6 +170,47 @@ NESTED_CASES = {
         "data[0].paragraphs[0].qas[2].answers[0].answer_start: 570 does not point at the "
         "answer text 'lifeboat' (found 'ifeboat,')",
     ),
+    # text that JSON can carry but Unicode cannot (a "\ud800" escape)
+    "surrogate_in_question": (
+        lambda d: _at(d, 0, 1, 2).update(question="Who \ud800 built it?"),
+        "data[0].paragraphs[1].qas[2].question: holds a lone surrogate (U+D800) at character 4",
+    ),
+    "surrogate_in_context": (
+        lambda d: _at(d, 1, 0).update(context=_at(d, 1, 0)["context"] + " \udc80"),
+        "data[1].paragraphs[0].context: holds a lone surrogate (U+DC80)",
+    ),
+    "surrogate_in_title": (
+        lambda d: _at(d, 2).update(title="Velmora \udbff"),
+        "data[2].title: holds a lone surrogate (U+DBFF) at character 8",
+    ),
+    "surrogate_in_id": (
+        lambda d: _at(d, 2, 1, 0).update(id="q\ud83d"),
+        "data[2].paragraphs[1].qas[0].id: holds a lone surrogate (U+D83D) at character 1",
+    ),
+    "surrogate_in_answer": (
+        lambda d: _at(d, 0, 1, 0)["answers"][1].update(text="\udfff"),
+        "data[0].paragraphs[1].qas[0].answers[1].text: holds a lone surrogate",
+    ),
+    # sizes that would exhaust memory in the tokenizer later
+    "context_too_long": (
+        lambda d: _at(d, 0, 2).update(context="x" * (MAX_CONTEXT_CHARS + 1)),
+        f"data[0].paragraphs[2].context: has {MAX_CONTEXT_CHARS + 1:,} characters; "
+        f"the limit is {MAX_CONTEXT_CHARS:,}",
+    ),
+    "question_too_long": (
+        lambda d: _at(d, 1, 1, 1).update(question="why " * (MAX_QUESTION_CHARS // 4 + 1)),
+        f"data[1].paragraphs[1].qas[1].question: has {MAX_QUESTION_CHARS + 4:,} characters",
+    ),
+    # nothing to evaluate
+    "no_articles": (lambda d: d.update(data=[]), "data: holds no questions (no articles)"),
+    "no_paragraphs": (
+        lambda d: [a.update(paragraphs=[]) for a in d["data"]],
+        "data: holds no questions (3 articles without paragraphs)",
+    ),
+    "every_qas_empty": (
+        lambda d: [p.update(qas=[]) for a in d["data"] for p in a["paragraphs"]],
+        "data: holds no questions (8 paragraphs, all with empty qas)",
+    ),
 }
 
 
@@ -246,6 +290,19 @@ FLAT_CASES = {
         "line 6: id: duplicate id 'mini-1-1-1' (first at line 1: id)",
     ),
     "empty_question": (lambda rs: rs[7].update(question=""), "line 8: question: is empty"),
+    "surrogate_in_context": (
+        lambda rs: rs[2].update(context="\ud800" + rs[2]["context"]),
+        "line 3: context: holds a lone surrogate (U+D800) at character 0",
+    ),
+    "surrogate_in_title": (
+        lambda rs: rs[1].update(title="\udc00"),
+        "line 2: title: holds a lone surrogate (U+DC00) at character 0",
+    ),
+    "context_too_long": (
+        lambda rs: rs[6].update(context=rs[6]["context"] * (MAX_CONTEXT_CHARS // 500)),
+        "line 7: context: has ",
+    ),
+    "no_records": (lambda rs: rs.clear(), "file: holds no questions (no records)"),
 }
 
 
@@ -328,6 +385,18 @@ def _break_four_ways(d: dict) -> None:
     _at(d, 2, 0, 0)["id"] = "mini-1-1-1"  # a duplicate: the first one is kept
 
 
+def test_strict_false_with_every_record_dropped_is_still_an_error(nested, tmp_path):
+    for article in nested["data"]:
+        article["title"] = 5
+    path = _write_json(tmp_path / "untitled.json", nested)
+    with pytest.raises(
+        SquadFormatError,
+        match=r"data: no usable questions: every one was dropped "
+        r"\(3 problems; first: .*data\[0\]\.title: expected a string, got int\)",
+    ):
+        load_squad(path, strict=False)  # fmt: skip
+
+
 def test_strict_false_drops_bad_records_and_lists_every_problem(nested, tmp_path):
     _break_four_ways(nested)
     loaded = load_squad_with_problems(_write_json(tmp_path / "four.json", nested), strict=False)
@@ -404,9 +473,12 @@ def test_resolve_rejects_a_missing_env_file_and_unknown_split(no_env, tmp_path):
         resolve_squad_source("dev")
 
 
-def test_hub_offline_says_which_variable_to_set():
+def test_hub_offline_says_which_variable_to_set_in_one_error():
     with pytest.raises(SquadSourceError, match=r"(?s)offline.*Set QA_SQUAD_TRAIN to a local SQuAD"):
         load_squad(HUB_ID, split="train")
+    with pytest.raises(OSError) as caught:  # the command line's "expected error" family
+        load_squad(HUB_ID)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no 2nd trace
 
 
 def test_official_dev_set_loads_cleanly():
@@ -599,6 +671,18 @@ def test_shared_v2_dev_set_loads_cleanly():
     assert loaded.problems == [] and loaded.version == "v2.0"
     assert len(loaded.dataset) == 11_873 and sum(loaded.dataset["is_impossible"]) == 5_945
     assert len(set(loaded.dataset["title"])) == 35
+
+
+def test_the_training_articles_longest_question_still_loads(tmp_path):
+    """SQuAD's training set pads one question with whitespace to 25,651 characters."""
+    path = resolve_squad_source("train")
+    if not isinstance(path, Path) or not path.name.startswith("train"):
+        pytest.skip("no local SQuAD training file (set QA_SQUAD_TRAIN)")
+    articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+    longest = max(articles, key=lambda a: max(len(q["question"]) for p in a["paragraphs"]
+                                               for q in p["qas"]))  # fmt: skip
+    dataset = load_squad(_write_json(tmp_path / "article.json", {"data": [longest]}))
+    assert max(len(q) for q in dataset["question"]) == 25_651 <= MAX_QUESTION_CHARS
 
 
 # --- subset -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
+from qa_utils.core import features
 from qa_utils.core.data import load_squad
 from qa_utils.core.features import (
     build_eval_features,
@@ -152,3 +153,20 @@ def test_unanswerable_questions_are_labelled_cls_in_every_window(fixtures_dir):
     kept = [label for eid, label in zip(windows, labels, strict=True) if not impossible[eid]]
     assert kept == list(zip(v1["start_positions"], v1["end_positions"], strict=True))
     assert any(label != (0, 0) for label in kept)
+
+
+def test_long_contexts_make_smaller_tokenizer_batches_with_the_same_windows(
+    examples, tokenizer, monkeypatch
+):
+    longest = max(len(c) for c in examples["context"]) + max(
+        len(q.strip()) for q in examples["question"]
+    )
+    assert features.map_batch_size(examples) == 2_000_000 // longest == 566
+    one_call = build_eval_features(examples, tokenizer, 128, 32)
+    # a budget of two of the longest examples per call: batches of 2, through Dataset.map
+    monkeypatch.setattr(features, "CHARS_PER_BATCH", 2 * longest)
+    assert features.map_batch_size(examples) == 2
+    batched = build_eval_features(examples, tokenizer, 128, 32)
+    assert batched.to_dict() == one_call.to_dict()
+    huge = Dataset.from_dict({"id": ["a"], "question": ["q"], "context": ["x" * 10 * longest]})
+    assert features.map_batch_size(huge) == 1

@@ -208,3 +208,17 @@ def test_answer_can_be_no_answer_with_its_score(tiny, tokenizer):
     assert 0.0 < answer.score <= 1.0 and 0.0 <= answer.na_prob <= 1.0
     plain = QAModel(tiny, tokenizer, SETTINGS).answer("Who painted the tower?", context)
     assert plain.answered and plain.na_prob is None
+
+
+def test_windows_longer_than_the_model_takes_are_refused_before_any_work(tiny_bert, examples):
+    short = tiny_bert(max_positions=128)
+    too_long = InferenceSettings(192, 64, 5, 10, 4)
+    with pytest.raises(ValueError, match=r"max_length=192 is longer than model .* \(128 positions"):
+        infer(short, None, examples, too_long)  # refused before it needs a tokenizer
+
+
+def test_count_tokens_counts_what_the_model_tokenizer_makes(model, tokenizer):
+    qa = QAModel(model, tokenizer, SETTINGS)
+    for text in ("The Eiffel Tower stands in Paris.", "光の喫茶 " * 50, "x" * 5000):
+        assert qa.count_tokens(text) == len(tokenizer(text, add_special_tokens=False).input_ids)
+    assert qa.count_tokens("巴黎铁塔") == 4  # one token a CJK character: why tokens, not chars

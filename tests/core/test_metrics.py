@@ -338,6 +338,14 @@ BAD_PREDICTIONS = {
     "number_value": (b'{"mini-1-1-1": 1902}', "id 'mini-1-1-1': expected a string, got int"),
     "null_value": (b'{"mini-1-1-1": null}', "id 'mini-1-1-1': expected a string, got null"),
     "not_utf8": (b'{"mini-1-1-1": "caf\xe9"}', "byte 19: not valid UTF-8"),
+    "surrogate_answer": (
+        b'{"mini-1-1-1": "caf\\udce9"}',
+        "id 'mini-1-1-1': answer holds a lone surrogate (U+DCE9) at character 3",
+    ),
+    "surrogate_id": (
+        b'{"mini-\\ud800": "x"}',
+        "id 'mini-\\ud800': id holds a lone surrogate (U+D800) at character 5",
+    ),
 }
 
 

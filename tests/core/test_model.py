@@ -1,12 +1,23 @@
-"""Loading models and the inference settings saved beside them."""
+"""Loading models and the inference settings saved beside them; broken folders named early."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 
 import pytest
+import torch
 
-from qa_utils.core.model import load_inference_settings, resolve_model, save_inference_settings
+from qa_utils.core.model import (
+    ModelFolderError,
+    check_model,
+    embedded_model_path,
+    load_inference_settings,
+    load_qa_model,
+    resolve_model,
+    save_inference_settings,
+)
 from qa_utils.project.config import (
     INFERENCE_FILE,
     RUN_CONFIG,
@@ -45,3 +56,78 @@ def test_profile_owns_the_settings_and_evaluation_batches():
 def test_missing_model_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         resolve_model(tmp_path / "nowhere")
+
+
+# --- a model folder is checked before anything slow, and every problem names its file ----------
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A complete copy of the embedded model's folder, for tests to break."""
+    folder = tmp_path_factory.mktemp("model")
+    source = embedded_model_path()
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(source / name, folder / name)
+    return folder
+
+
+def broken_copy(model_folder, tmp_path, name: str, content: bytes | None) -> str:
+    """The model folder with file `name` replaced by `content` (None: removed)."""
+    folder = tmp_path / "model"
+    shutil.copytree(model_folder, folder)
+    (folder / name).unlink()
+    if content is not None:
+        (folder / name).write_bytes(content)
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("model.safetensors", b"", "model.safetensors: not a complete weights file"),
+        ("model.safetensors", None, "no weights (model.safetensors or pytorch_model.bin)"),
+        ("config.json", b"{not json", "config.json: not a readable model config"),
+        ("config.json", b"[1, 2]", "config.json: expected a JSON object, got list"),
+        ("config.json", None, "not a model folder (no config.json)"),
+    ],
+)
+def test_broken_model_folders_are_named_before_loading(
+    model_folder, tmp_path, name, content, message
+):
+    folder = broken_copy(model_folder, tmp_path, name, content)
+    with pytest.raises((ModelFolderError, FileNotFoundError), match=re.escape(message)):
+        check_model(folder)
+
+
+def test_a_truncated_weights_file_is_caught_by_its_header(model_folder, tmp_path):
+    weights = (model_folder / "model.safetensors").read_bytes()
+    folder = broken_copy(model_folder, tmp_path, "model.safetensors", weights[: len(weights) // 2])
+    with pytest.raises(ModelFolderError, match="not a complete weights file .*incomplete metadata"):
+        check_model(folder)
+    with pytest.raises(ModelFolderError, match="not a complete weights file"):
+        load_qa_model(folder)  # no library traceback from the loader either
+
+
+def test_windows_longer_than_the_position_embeddings_are_refused(model_folder):
+    assert check_model(model_folder, max_length=512) == str(model_folder)
+    with pytest.raises(
+        ModelFolderError,
+        match=r"max_length=600 is longer than model .* can take "
+        r"\(512 positions\); use --max-length 512 or less",
+    ):
+        check_model(model_folder, max_length=600)  # fmt: skip
+
+
+def test_nan_weights_are_refused_at_load(model_folder, tmp_path, tiny_bert):
+    net = tiny_bert()
+    with torch.no_grad():
+        net.qa_outputs.weight[0, 0] = float("nan")
+    net.save_pretrained(tmp_path / "diverged")
+    with pytest.raises(ModelFolderError, match=r"qa_outputs.weight holds NaN or infinite values"):
+        load_qa_model(tmp_path / "diverged")
+
+
+def test_unreadable_saved_settings_name_the_file(tmp_path):
+    (tmp_path / INFERENCE_FILE).write_text('{"max_length": 0}')
+    with pytest.raises(ModelFolderError, match=rf"{INFERENCE_FILE}: unusable inference settings"):
+        load_inference_settings(tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qa_utils.project.config import (
@@ -89,3 +91,40 @@ def test_null_threshold_is_an_inference_setting_off_by_default():
         ).null_threshold
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("learning_rate", float("inf"), "learning_rate must be a finite number, got inf"),
+        ("learning_rate", float("nan"), "learning_rate must be a finite number, got nan"),
+        ("learning_rate", -1e-4, "learning_rate must be above 0 and at most 1, got -0.0001"),
+        ("learning_rate", 0.0, "learning_rate must be above 0"),
+        ("learning_rate", 3.0, "learning_rate must be above 0 and at most 1, got 3"),
+        ("epochs", float("inf"), "epochs must be a finite number"),
+        ("epochs", 0.0, "epochs must be above 0"),
+        ("weight_decay", float("nan"), "weight_decay must be a finite number"),
+        ("warmup_ratio", 1.5, "warmup_ratio must be at least 0 and at most 1, got 1.5"),
+        ("seed", -1, "seed must be at least 0 and at most 4,294,967,295, got -1"),
+        ("seed", 2**32, "seed must be at least 0"),
+        ("threads", -2, "threads must be at least 0"),
+        ("save_steps", 0, "save_steps must be at least 1"),
+        ("eval_batch_size", 0, "eval_batch_size must be at least 1"),
+        ("n_best_size", -5, "n_best_size must be at least 1"),
+        ("max_length", 4, "max_length must be at least 8"),
+        ("doc_stride", 0, "doc_stride must be between 0 and max_length"),
+        ("model", " ", "model must name a model folder"),
+    ],
+)
+def test_out_of_range_and_non_finite_settings_are_refused_up_front(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_profile("smoke", **{field: value})
+
+
+def test_inference_settings_check_themselves_when_read_back():
+    assert InferenceSettings(384, 128, 20, 30, 16).max_length == 384
+    with pytest.raises(ValueError, match="doc_stride must be between 0 and max_length"):
+        InferenceSettings(max_length=64, doc_stride=64, n_best_size=20, max_answer_length=30,
+                          batch_size=8)  # fmt: skip
+    with pytest.raises(ValueError, match="eval_batch_size must be at least 1"):
+        InferenceSettings.from_dict({**get_profile("smoke").inference.to_dict(), "batch_size": 0})

@@ -15,10 +15,11 @@ import pytest
 
 from qa_utils.core.data import load_squad
 from qa_utils.core.evaluate import evaluate
-from qa_utils.project.config import get_profile
+from qa_utils.project.config import get_profile, profile_dict
 from qa_utils.training.train import (
     HISTORY,
     RUN_CONFIG,
+    DivergenceError,
     finished_run,
     last_complete_checkpoint,
     resumable_checkpoint,
@@ -181,3 +182,42 @@ def test_same_entry_point_runs_under_torchrun(tmp_path):
     saved = json.loads((tmp_path / "model" / RUN_CONFIG).read_text())
     assert saved["world_size"] == 2
     assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_whose_weights_turn_nan_fails_loudly_and_is_not_saved_as_finished(
+    examples, tmp_path, monkeypatch, tiny_bert
+):
+    def exploding(name):
+        """A tiny BERT whose logits turn infinite from its second forward pass on."""
+        net, calls = tiny_bert(), []
+
+        def explode(module, inputs, output):
+            calls.append(1)
+            return output * float("inf") if len(calls) >= 2 else output
+
+        net.qa_outputs.register_forward_hook(explode)
+        return net
+
+    monkeypatch.setattr("qa_utils.training.train.load_qa_model", exploding)
+    output = tmp_path / "model"
+    output.mkdir()
+    profile = get_profile("smoke", **{**SMALL, "save_steps": 1})
+    earlier = {"profile": profile_dict(get_profile("smoke")), "train_questions": 3}
+    (output / RUN_CONFIG).write_text(json.dumps(earlier))  # another run's "finished" marker
+    with pytest.raises(
+        DivergenceError,
+        match=r"training diverged at step 2: .*NaN or infinite "
+        r"\(learning_rate 0.0001\); nothing in .* was saved as finished",
+    ):
+        train(profile, examples, output)  # fmt: skip
+    assert not (output / RUN_CONFIG).exists() and not (output / "model.safetensors").exists()
+    saved = sorted(p.name for p in (output / "checkpoints").glob("checkpoint-*"))
+    assert saved == ["checkpoint-1"]  # the last finite weights; step 2's were never saved
+    assert finished_run(output, profile, len(examples)) is None
+
+
+@pytest.mark.parametrize("marker", ["", "{", '{"profile": {}}', "[]"])
+def test_an_unreadable_finished_marker_vouches_for_nothing(tmp_path, marker):
+    (tmp_path / RUN_CONFIG).write_text(marker)
+    assert finished_run(tmp_path, get_profile("smoke"), 64) is None

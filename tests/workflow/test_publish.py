@@ -48,3 +48,17 @@ def test_a_folder_without_executed_notebooks_is_a_clear_error(tmp_path, capsys):
         publish.publish(tmp_path, tmp_path)
     assert cli.main(["publish", str(tmp_path)]) == 2
     assert "no executed notebooks" in capsys.readouterr().err
+
+
+def test_an_unreadable_notebook_changes_nothing_in_the_target(tmp_path):
+    folder = tmp_path / "run" / "notebooks"
+    folder.mkdir(parents=True)
+    nbformat.write(executed_notebook(), folder / "01_demo.ipynb")
+    (folder / "02_broken.ipynb").write_text('{"cells": [')  # cut off while copying
+    target = tmp_path / "notebooks"
+    target.mkdir()
+    (target / "01_demo.ipynb").write_text("the committed notebook")
+    with pytest.raises(ValueError, match=r"02_broken.ipynb: not a readable notebook"):
+        publish.publish(tmp_path / "run", target)
+    assert (target / "01_demo.ipynb").read_text() == "the committed notebook"
+    assert [p.name for p in target.iterdir()] == ["01_demo.ipynb"]  # no temporary files

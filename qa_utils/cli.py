@@ -375,8 +375,8 @@ def add_explore(parser: argparse.ArgumentParser) -> None:
     add("--compare", type=Path, help="second prediction file, shown side by side")
     add("--records", type=Path, help="our records.parquet of PREDICTIONS: confidences, spans")
     add("--only-predicted", action="store_true", help="only the questions PREDICTIONS answers")
-    add("--bootstrap", type=int, default=1000, help="bootstrap resamples of every interval")
-    add("--seed", type=int, default=0, help="seed of the resampling")
+    add("--bootstrap", type=whole_number(1, 1_000_000), default=1000, help="resamples (1-1e6)")
+    add("--seed", type=whole_number(0, MAX_SEED), default=0, help="seed of the resampling")
     add("--no-spacy", action="store_true", help="use the rule-based answer typing")
 
 
@@ -387,6 +387,12 @@ def run_explore(args: argparse.Namespace) -> int:
     from qa_utils.analysis.tables import InputFileError
     from qa_utils.workflow.explore import explore, load_inputs, site_summary
 
+    for flag in ("dataset", "predictions", "records", "compare"):
+        if getattr(args, flag) is not None:
+            input_file(
+                getattr(args, flag), flag if flag in ("dataset", "predictions") else f"--{flag}"
+            )
+    check_output_dir(args.out, "--out")
     started = time.perf_counter()
     try:
         inputs = load_inputs(

@@ -245,6 +245,22 @@ BAD_ARGUMENTS = {
         "holds no questions",
         LATE,
     ),
+    # explore: the same checks as analyse, before any work
+    "explore bootstrap 0": (
+        "explore '{ANALYSIS_SQUAD}' '{PREDICTIONS}' --out '{tmp}/x' --bootstrap 0",
+        "argument --bootstrap: must be from 1",
+        EARLY,
+    ),
+    "explore no predictions": (
+        "explore '{ANALYSIS_SQUAD}' '{tmp}/none.json' --out '{tmp}/x'",
+        "predictions {tmp}/none.json: no such file",
+        EARLY,
+    ),
+    "explore out file": (
+        "explore '{ANALYSIS_SQUAD}' '{PREDICTIONS}' --out '{a_file}'",
+        "--out {a_file} is a file",
+        EARLY,
+    ),
     # serve: every bound, the address, the model
     "serve port": (
         "{SERVE} --port 70000",

@@ -323,6 +323,16 @@ def run_score(args: argparse.Namespace) -> int:
 # --- analyse ------------------------------------------------------------------------------------
 
 
+def check_report_args(args: argparse.Namespace, optional: tuple[str, ...]) -> None:
+    """The dataset, the prediction file and the optional files exist; --out can take results."""
+    input_file(args.dataset, "dataset")
+    input_file(args.predictions, "predictions")
+    for flag in optional:
+        if getattr(args, flag) is not None:
+            input_file(getattr(args, flag), f"--{flag}")
+    check_output_dir(args.out, "--out")
+
+
 def add_analyse(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("dataset", type=Path, help="SQuAD v1.1 or 2.0 dataset (e.g. dev-v1.1.json)")
@@ -350,12 +360,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     from qa_utils.analysis.tables import InputFileError
     from qa_utils.workflow.report import analyse_files
 
-    for flag in ("dataset", "predictions", "records", "compare", "train"):
-        if getattr(args, flag) is not None:
-            input_file(
-                getattr(args, flag), flag if flag in ("dataset", "predictions") else f"--{flag}"
-            )
-    check_output_dir(args.out, "--out")
+    check_report_args(args, ("records", "compare", "train"))
     try:
         lines = analyse_files(args)
     except InputFileError as err:
@@ -387,12 +392,7 @@ def run_explore(args: argparse.Namespace) -> int:
     from qa_utils.analysis.tables import InputFileError
     from qa_utils.workflow.explore import explore, load_inputs, site_summary
 
-    for flag in ("dataset", "predictions", "records", "compare"):
-        if getattr(args, flag) is not None:
-            input_file(
-                getattr(args, flag), flag if flag in ("dataset", "predictions") else f"--{flag}"
-            )
-    check_output_dir(args.out, "--out")
+    check_report_args(args, ("records", "compare"))
     started = time.perf_counter()
     try:
         inputs = load_inputs(

@@ -20,6 +20,26 @@ from qa_utils.plots.style import new_figure
 SMALL_COLOR, SLICE_COLOR = "#bbbbbb", "#4c72b0"
 
 
+def draw_row_shares(
+    fig: Figure, ax: Axes, confusion: pd.DataFrame, label: str, small_text: bool = False
+) -> None:
+    """A row-normalised heatmap of counts: each cell's share of its row and, in brackets, its
+    count; row labels carry each row's total. `small_text` writes small and skips empty cells."""
+    counts = confusion.to_numpy()
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, label=label)
+    size = {"fontsize": 7} if small_text else {}
+    for (i, j), count in np.ndenumerate(counts):
+        if count or not small_text:
+            color = "white" if shares[i, j] > 0.6 else "black"
+            text = f"{shares[i, j]:.0%}\n({count})"
+            ax.text(j, i, text, ha="center", va="center", color=color, **size)
+    rows = [f"{name} (n={int(n)})" for name, n in zip(confusion.index, totals[:, 0], strict=True)]
+    ax.set_yticks(range(len(rows)), rows)
+
+
 def plot_answer_type_confusion(confusion: pd.DataFrame) -> Figure:
     """Heatmap of gold (rows) against predicted (columns) answer type, row-normalised.
 
@@ -29,19 +49,8 @@ def plot_answer_type_confusion(confusion: pd.DataFrame) -> Figure:
     Args:
         confusion: Counts from `qa_utils.analysis.tables.answer_type_confusion`.
     """
-    counts = confusion.to_numpy()
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     fig, ax = new_figure("square")
-    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    fig.colorbar(image, ax=ax, label="share of the gold type's questions")
-    for (i, j), count in np.ndenumerate(counts):
-        if count:
-            color = "white" if shares[i, j] > 0.6 else "black"
-            label = f"{shares[i, j]:.0%}\n({count})"
-            ax.text(j, i, label, ha="center", va="center", fontsize=7, color=color)
-    rows = [f"{name} (n={int(n)})" for name, n in zip(confusion.index, totals[:, 0], strict=True)]
-    ax.set_yticks(range(len(rows)), rows)
+    draw_row_shares(fig, ax, confusion, "share of the gold type's questions", small_text=True)
     ax.set_xticks(range(len(confusion.columns)), confusion.columns, rotation=35, ha="right")
     ax.set(
         title="Gold vs predicted answer type (row-normalised; counts in brackets)",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from qa_utils.plots.analysis import SLICE_COLOR
+from qa_utils.plots.analysis import SLICE_COLOR, draw_row_shares
 from qa_utils.plots.style import new_figure
 
 CURVES = (("score", "all questions", SLICE_COLOR), ("has_score", "answerable", "#55a868"))
@@ -21,17 +21,8 @@ CURVES += (("no_score", "unanswerable", "#c44e52"),)
 
 def plot_abstain_confusion(confusion: pd.DataFrame) -> Figure:
     """Answerable/unanswerable against answered/abstained: counts and row shares."""
-    counts = confusion.to_numpy()
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     fig, ax = new_figure("single")
-    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    fig.colorbar(image, ax=ax, label="share of the row's questions")
-    for (i, j), count in np.ndenumerate(counts):
-        color = "white" if shares[i, j] > 0.6 else "black"
-        ax.text(j, i, f"{shares[i, j]:.0%}\n({count})", ha="center", va="center", color=color)
-    rows = [f"{name} (n={int(n)})" for name, n in zip(confusion.index, totals[:, 0], strict=True)]
-    ax.set_yticks(range(len(rows)), rows)
+    draw_row_shares(fig, ax, confusion, "share of the row's questions")
     ax.set_xticks(range(len(confusion.columns)), confusion.columns)
     ax.set(title="Answer or abstain (counts in brackets)", xlabel="Prediction", ylabel="Gold")
     return fig

@@ -196,19 +196,17 @@ def run_train(args: argparse.Namespace) -> int:
     profile = _profile(args)
     check_output_dir(args.output)
     # torch, transformers and datasets load only for the commands that need them (seconds).
-    from qa_utils.core.data import load_squad, subset
+    from qa_utils.core.data import load_squad
     from qa_utils.core.features import check_settings
     from qa_utils.core.model import check_model
-    from qa_utils.training.train import train
+    from qa_utils.training.train import train, training_questions
     from qa_utils.training.unanswerable import training_examples
 
     check_settings(profile.max_length, profile.doc_stride)
     source = squad_source(args.train_file, "train")
     check_model(profile.model, profile.max_length)
     pool = load_squad(source, split="train")
-    examples = pool
-    if profile.train_questions:
-        examples = subset(pool, profile.train_questions, profile.seed)
+    examples = training_questions(pool, profile)
     examples = training_examples(examples, pool, profile.squad_v2, profile.seed)
     result = train(profile, examples, args.output, resume=not args.no_resume)
     summary = {

@@ -12,6 +12,7 @@ module).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -657,3 +658,29 @@ def subset(dataset: Dataset, n: int, seed: int) -> Dataset:
         return dataset
     rng = np.random.default_rng(seed)
     return dataset.select(np.sort(rng.choice(len(dataset), size=n, replace=False)))
+
+
+VALIDATION_SHARE = 0.05
+"""Share of the training articles held out for tuning (learning rate, temperature, thresholds):
+every choice is made on them, and the dev set is kept for the final report only."""
+
+
+def in_validation(title: str, share: float = VALIDATION_SHARE) -> bool:
+    """Whether a training article belongs to the validation split (a stable hash of its title).
+
+    >>> in_validation("Super_Bowl_50", share=0.0)
+    False
+    """
+    digest = hashlib.sha256(title.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def split_validation(
+    dataset: Dataset, share: float = VALIDATION_SHARE
+) -> tuple[Dataset, Dataset]:
+    """Split a training set by article into (training part, validation part).
+
+    The same article always lands on the same side, whatever the file's order or size.
+    """
+    held = np.array([in_validation(t, share) for t in dataset["title"]], dtype=bool)
+    return dataset.select(np.flatnonzero(~held)), dataset.select(np.flatnonzero(held))

@@ -28,6 +28,7 @@ from transformers import (
     TrainingArguments,
 )
 
+from qa_utils.core.data import split_validation, subset
 from qa_utils.core.features import build_train_features, check_settings
 from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
 from qa_utils.project.config import RUN_CONFIG, Profile, profile_dict, training_settings
@@ -43,6 +44,18 @@ HISTORY = "train_history.csv"
 
 class DivergenceError(ValueError):
     """Training made the loss or the weights NaN or infinite; nothing was saved as finished."""
+
+
+def training_questions(pool: Dataset, profile: Profile) -> Dataset:
+    """The profile's training questions: its draw from the articles outside the validation split.
+
+    The validation articles (`qa_utils.core.data.split_validation`) are never trained on: every
+    tuning choice is made on them, and the dev set is kept for the final report.
+    """
+    part, _ = split_validation(pool)
+    if not profile.train_questions:
+        return part
+    return subset(part, profile.train_questions, profile.seed)
 
 
 def weights_finite(model: torch.nn.Module) -> bool:

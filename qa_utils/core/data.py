@@ -665,21 +665,22 @@ VALIDATION_SHARE = 0.05
 every choice is made on them, and the dev set is kept for the final report only."""
 
 
-def in_validation(title: str, share: float = VALIDATION_SHARE) -> bool:
+def in_validation(title: str, share: float | None = None) -> bool:
     """Whether a training article belongs to the validation split (a stable hash of its title).
 
     >>> in_validation("Super_Bowl_50", share=0.0)
     False
     """
     digest = hashlib.sha256(title.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    return int.from_bytes(digest[:8], "big") / 2**64 < (
+        VALIDATION_SHARE if share is None else share
+    )
 
 
-def split_validation(
-    dataset: Dataset, share: float = VALIDATION_SHARE
-) -> tuple[Dataset, Dataset]:
+def split_validation(dataset: Dataset, share: float | None = None) -> tuple[Dataset, Dataset]:
     """Split a training set by article into (training part, validation part).
 
+    `share` defaults to `VALIDATION_SHARE`.
     The same article always lands on the same side, whatever the file's order or size.
     """
     held = np.array([in_validation(t, share) for t in dataset["title"]], dtype=bool)

@@ -1,4 +1,4 @@
-"""The README's results, generated from committed result files: `python -m qa_utils publish --readme`.
+"""The README's results, generated from committed result files (`qa_utils publish --readme`).
 
 A generated block sits between two markers in README.md::
 

@@ -19,9 +19,11 @@ from qa_utils.core.data import (
     SquadDataWarning,
     SquadFormatError,
     SquadSourceError,
+    in_validation,
     load_squad,
     load_squad_with_problems,
     resolve_squad_source,
+    split_validation,
     subset,
 )
 from qa_utils.project.paths import shared_dir
@@ -700,3 +702,37 @@ def test_subset_is_seeded_sized_and_in_order(mini):
 def test_subset_rejects_non_positive_sizes(mini, n):
     with pytest.raises(ValueError, match="subset size must be a positive number"):
         subset(mini, n, seed=0)
+
+
+# --- validation split ---------------------------------------------------------------------------
+
+
+def test_validation_split_keeps_whole_articles_on_one_side(mini):
+    kept, held = split_validation(mini, share=0.5)
+    assert len(kept) + len(held) == len(mini)
+    assert not set(kept["title"]) & set(held["title"])
+    assert set(held["id"]) == {
+        q for q, t in zip(mini["id"], mini["title"], strict=True) if in_validation(t, 0.5)
+    }
+
+
+def test_validation_split_depends_on_the_title_only_not_on_order(mini):
+    reversed_mini = mini.select(range(len(mini) - 1, -1, -1))
+    assert set(split_validation(reversed_mini, 0.5)[1]["id"]) == set(
+        split_validation(mini, 0.5)[1]["id"]
+    )
+
+
+@pytest.mark.parametrize("share, expected", [(0.0, 0), (1.0, None)])
+def test_validation_share_bounds(mini, share, expected):
+    held = split_validation(mini, share)[1]
+    assert len(held) == (len(mini) if expected is None else expected)
+
+
+def test_validation_split_of_the_training_file_holds_about_the_share_of_articles():
+    train = shared_dir() / "squad" / "train-v1.1-rebuilt.json"
+    if not train.exists():
+        pytest.skip("../shared/squad/train-v1.1-rebuilt.json is not beside the project")
+    titles = {t for t in json.loads(train.read_text())["data"] for t in [t["title"]]}
+    held = [t for t in titles if in_validation(t)]
+    assert 0.02 * len(titles) < len(held) < 0.09 * len(titles)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_utils.core.data import load_squad
+from qa_utils.core.data import in_validation, load_squad
 from qa_utils.core.evaluate import evaluate
 from qa_utils.project.config import get_profile, profile_dict
 from qa_utils.training.train import (
@@ -24,6 +24,7 @@ from qa_utils.training.train import (
     last_complete_checkpoint,
     resumable_checkpoint,
     train,
+    training_questions,
 )
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "mini_squad.json"
@@ -39,6 +40,16 @@ def examples():
 def trained(tmp_path_factory, examples):
     profile = get_profile("smoke", **SMALL)
     return profile, train(profile, examples, tmp_path_factory.mktemp("model"))
+
+
+def test_training_questions_never_come_from_validation_articles(examples, monkeypatch):
+    monkeypatch.setattr("qa_utils.core.data.VALIDATION_SHARE", 0.5)
+    held = {t for t in examples["title"] if in_validation(t, 0.5)}
+    assert held and held != set(examples["title"])  # the fixture has articles on both sides
+    every = training_questions(examples, get_profile("smoke", train_questions=None))
+    assert set(every["title"]) == set(examples["title"]) - held
+    drawn = training_questions(examples, get_profile("smoke", train_questions=3, seed=1))
+    assert len(drawn) == 3 and not set(drawn["title"]) & held
 
 
 @pytest.mark.slow

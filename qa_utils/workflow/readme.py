@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def render_readme(text: str, root: Path = REPO_ROOT) -> str:
         name = match["name"]
         if name not in RENDERERS:
             raise ValueError(f"README.md: block {name!r} has no renderer in {__name__}")
-        body = RENDERERS[name](root).rstrip("\n") + "\n"
+        body = wrap_prose(RENDERERS[name](root)).rstrip("\n") + "\n"
         return match[1] + body + match[4]
 
     return BLOCK.sub(fill, text)
@@ -99,6 +100,17 @@ def update_readme(path: Path | None = None, root: Path = REPO_ROOT) -> list[str]
     if stale:
         atomic_write_text(path, render_readme(text, root))
     return stale
+
+
+def wrap_prose(text: str, width: int = 100) -> str:
+    """`text` with its prose lines wrapped like the README's; tables and list items kept whole."""
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith(("|", "- ")) or len(line) <= width:
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 # --- reading the committed files -----------------------------------------------------------------
@@ -483,16 +495,16 @@ def render_distillation_sizes(root: Path) -> str:
     table = read_csv(root, REFERENCE / "distillation_sizes.csv")
     sizes = table.groupby("questions").agg(
         gold=("gold_only_f1", "mean"), distilled=("distilled_f1", "mean"),
-        mean=("gain", "mean"), low=("gain", "min"), high=("gain", "max"), pairs=("gain", "size"),
+        gain=("gain", "mean"), low=("gain", "min"), high=("gain", "max"), pairs=("gain", "size"),
     )  # fmt: skip
     rows = [
-        [f"{q:,}", f"{s.gold:.2f}", f"{s.distilled:.2f}", f"{s.mean:+.2f}", f"{s.low:+.2f}",
+        [f"{q:,}", f"{s.gold:.2f}", f"{s.distilled:.2f}", f"{s.gain:+.2f}", f"{s.low:+.2f}",
          f"{s.high:+.2f}"]
         for q, s in sizes.iterrows()
     ]  # fmt: skip
     margin = gain_margin(root)
     every = [f"{q:,}" for q, s in sizes.iterrows() if s.low >= margin]
-    on_average = [f"{q:,}" for q, s in sizes.iterrows() if s.mean >= margin > s.low]
+    on_average = [f"{q:,}" for q, s in sizes.iterrows() if s.gain >= margin > s.low]
     head = ["training questions per pair", "gold-only F1 (mean)", "distilled F1 (mean)"]
     text = md_table(head + ["gain: mean", "smallest", "largest"], rows)
     text += (

@@ -26,8 +26,10 @@ from qa_utils.project.io import atomic_write_text
 from qa_utils.project.paths import REPO_ROOT
 
 BLOCK = re.compile(
-    r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S
+    r"^(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)^(<!-- /generated:(?P=name) -->)$",
+    re.S | re.M,
 )
+"""A generated block: its markers stand alone on their lines (quoted inline they are text)."""
 
 Renderer = Callable[[Path], str]
 RENDERERS: dict[str, Renderer] = {}
@@ -57,7 +59,7 @@ def render_readme(text: str, root: Path = REPO_ROOT) -> str:
     return BLOCK.sub(fill, text)
 
 
-OPENING = re.compile(r"<!-- generated:(?P<name>[\w-]+) -->")
+OPENING = re.compile(r"^<!-- generated:(?P<name>[\w-]+) -->$", re.M)
 
 README = "README.md"
 

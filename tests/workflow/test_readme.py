@@ -56,7 +56,7 @@ FIXTURE = """# Title with 1.5 outside any block
 old text
 <!-- /generated:demo -->
 
-Hand-written 2.5 stays.
+Hand-written 2.5 stays; quoted inline, `<!-- generated:demo -->` is text.
 """
 
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         clean = cusum_drop(synthetic_f1_stream(args.length, seed=args.runs + seed), config)
         false_alarms += clean.alarm_index is not None
     found = np.array(delays)
-    clean, shifted_all = synthetic_f1_stream(100_000, seed=0), synthetic_f1_stream(100_000, 0)
+    clean, shifted_all = synthetic_f1_stream(10**6, seed=0), synthetic_f1_stream(10**6, 0)
     drop = (clean.mean() - shifted_all.mean()) / np.std(clean)
     monitored = args.length - config.reference
     result = {

@@ -6,11 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from qa_utils import cli
 from qa_utils.project.paths import REPO_ROOT
-from qa_utils.workflow import readme
+from qa_utils.workflow import publish, readme, runner
 
 README_TEXT = (REPO_ROOT / readme.README).read_text(encoding="utf-8")
 
@@ -168,3 +169,41 @@ def test_prose_is_wrapped_and_tables_are_not():
     table = "| " + " | ".join(["cell"] * 30) + " |"
     wrapped = readme.wrap_prose(f"{line}\n{table}").split("\n")
     assert max(len(x) for x in wrapped[:-1]) <= 100 and wrapped[-1] == table
+
+
+def test_a_published_run_renders_its_per_notebook_times(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # run_all sets it; restored afterwards
+    folder, run_dir, root = tmp_path / "notebooks", tmp_path / "run", tmp_path / "project"
+    folder.mkdir()
+    for name in RUN:
+        nbformat.write(nbformat.v4.new_notebook(), folder / f"{name}.ipynb")
+
+    def fake_run(source: Path, run: Path, parameters: dict) -> float:
+        runner.record_summary(run, source.stem, RUN[source.stem])
+        (run / "notebooks").mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), run / "notebooks" / source.name)
+        return 60.0
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    monkeypatch.setattr(runner, "refresh_explorer", lambda run: None)
+    assert runner.run_all("quick", run_dir, [], {}, folder=folder) == 0
+    publish.publish(run_dir, root / "notebooks", root / readme.PUBLISHED_RUN)
+    times = readme.render_run_times(root)
+    assert "took 2.0 min (of which training in 02: 2.7 min): notebook 02 60 s, 03 60 s." in times
+    assert "torch threads" in times and "hardware not recorded" not in times
+    assert "| **12.35** | **23.46** |" in readme.render_quick_results(root)
+
+
+def test_robustness_renders_the_committed_run_or_says_there_is_none(tmp_path):
+    assert readme.render_robustness(tmp_path).startswith("*No committed run yet")
+    folder = tmp_path / readme.REFERENCE
+    folder.mkdir(parents=True)
+    rows = "condition,f1,f1_low,f1_high,drop,drop_low,drop_high\n"
+    rows += "clean,70.0,68.0,72.0,0.0,0.0,0.0\ntypos,60.0,58.0,62.0,10.0,8.5,11.25\n"
+    (folder / "robustness.csv").write_text(rows)
+    meta = {"questions": 1000, "resamples": 1000, "seconds": 160.4, "model": "runs/quick/model"}
+    (folder / "robustness_meta.json").write_text(json.dumps(meta | {"load_average": [3.3, 3.9]}))
+    text = readme.render_robustness(tmp_path)
+    assert "| typos in the question | 60.00 [58.00, 62.00] | 10.00 [8.50, 11.25] |" in text
+    assert "| clean | 70.00 [68.00, 72.00] |  |" in text
+    assert "took 160 s on hardware not recorded (load average 3.3" in text

@@ -193,6 +193,15 @@ def hardware_text(hardware: dict[str, Any] | None) -> str:
     return f"{hardware.get('cpu_count')}-core {hardware.get('cpu')}, {threads} torch threads, {gpu}"
 
 
+def spoken_list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c' (commas alone would blur into thousands separators).
+
+    >>> spoken_list(["500", "1,000", "2,000"])
+    '500, 1,000 and 2,000'
+    """
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 2 else items)
+
+
 def load_text(load: list[float]) -> str:
     """The one-minute load average of a benchmark's metadata."""
     return f"load average {load[0]:.1f}"
@@ -511,10 +520,10 @@ def render_distillation_sizes(root: Path) -> str:
     text = md_table(head + ["gain: mean", "smallest", "largest"], rows)
     text += (
         f"\n\nThe check's margin of {margin:g} F1 holds in every pair at "
-        f"{', '.join(every) or 'no size'} questions"
+        f"{spoken_list(every) or 'no size'} questions"
     )
     if on_average:
-        text += f", and only on average at {', '.join(on_average)}"
+        text += f", and only on average at {spoken_list(on_average)}"
     return text + f" ({int(sizes.pairs.max())} pairs per size)."
 
 

@@ -57,6 +57,8 @@ EPILOG = """examples:
   python -m qa_utils explore ../shared/squad/dev-v1.1.json predictions.json --out runs/explorer
   python -m qa_utils serve --model runs/quick/model --port 8000
   python -m qa_utils run --profile smoke --only 01 02
+  python -m qa_utils publish runs/quick-20250101-120000 --readme
+  python -m qa_utils publish --check
 """
 
 
@@ -549,7 +551,7 @@ def add_publish(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--summary",
         default="",
-        help="where the run's summary.json goes (default: docs/results/published_run.json)",
+        help="where the run's summary.json goes; empty: docs/results/published_run.json",
     )
     parser.add_argument(
         "--readme",
@@ -615,7 +617,11 @@ COMMANDS: dict[str, Command] = {
     "explore": ("a static site to read every prediction", add_explore, run_explore),
     "serve": ("answer questions over HTTP", add_serve, run_serve),
     "run": ("run the chapter's notebooks with papermill", add_run, run_run),
-    "publish": ("copy a run's notebooks into notebooks/", add_publish, run_publish),
+    "publish": (
+        "copy a run's notebooks and summary in; render or check the README's figures",
+        add_publish,
+        run_publish,
+    ),
 }
 
 

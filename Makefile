@@ -1,11 +1,12 @@
-# Two commands for a newcomer: `make run` (the chapter's notebooks) and `make test`.
+# Two commands for a newcomer: `make run` (the chapter's notebooks) and `make test`;
+# `make lab` to read and run the notebooks in JupyterLab.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-fast test-slow test-notebooks lint
+.PHONY: install browser run lab test test-fast test-slow test-notebooks lint
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,20 @@ browser:
 ## run the notebooks in order with papermill into runs/<profile>-<timestamp>/
 run: install
 	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) -m qa_utils run --profile $(PROFILE)
+
+KERNEL := qa-eval-lab
+LAB_ARGS ?=
+# Jupyter refuses to run as root unless told to (containers, CI)
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+## JupyterLab on notebooks/ with the project's kernel (.venv's Python; offline like `make run`;
+## JUPYTER_PATH puts .venv's kernels first, so the notebooks' `python3` is .venv's Python too).
+## Headless: make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=8888"
+lab: install
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 ($(KERNEL))" >/dev/null
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} \
+	  JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir notebooks \
+	  --MappingKernelManager.default_kernel_name=$(KERNEL) $(ALLOW_ROOT) $(LAB_ARGS)
 
 PYTEST := QA_PROFILE=smoke HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m pytest -p no:cacheprovider
 

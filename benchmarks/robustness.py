@@ -29,7 +29,7 @@ from qa_utils.analysis.stats import bootstrap_ci
 from qa_utils.core.data import load_squad, resolve_squad_source, subset
 from qa_utils.project.config import get_profile
 from qa_utils.project.cpu import passive_openmp
-from qa_utils.project.io import atomic_write_table
+from qa_utils.project.io import atomic_write_json, atomic_write_table
 from qa_utils.robustness import perturb, probes
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -140,7 +140,12 @@ def main() -> None:
     print_timings(timings, time.perf_counter() - started)
     compare_bootstraps(scores.loc[scores.condition == "clean", "f1"].to_numpy(), 1000, args.seed)
     atomic_write_table(RESULTS / "robustness.csv", table)
-    print(f"table written to {RESULTS}/robustness.csv")
+    meta = {"model": args.model, "questions": len(examples), "seed": args.seed,
+            "resamples": args.resamples, "profile": profile.name, "hardware": info,
+            "load_average": [load[0], os.getloadavg()[0]],
+            "seconds": time.perf_counter() - started, "timings": timings}  # fmt: skip
+    atomic_write_json(RESULTS / "robustness_meta.json", meta)
+    print(f"table and metadata written to {RESULTS}/robustness.csv, robustness_meta.json")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ Commands, in the order of the data flow:
 - `explore`   a static site to read every question, its gold answers and the predictions
 - `serve`     answer questions over HTTP
 - `run`       execute the chapter's notebooks in order with papermill
-- `publish`   copy an executed run's notebooks into notebooks/ for readers
+- `publish`   copy an executed run's notebooks into notebooks/ for readers, its summary into
+              docs/results/; `--readme` re-renders the README's figures, `--check` checks them
 
 Every command checks all its arguments (numbers in range, files present, folders writable,
 the model folder complete) before it loads a model or reads data. Every failure a user can
@@ -56,6 +57,8 @@ EPILOG = """examples:
   python -m qa_utils explore ../shared/squad/dev-v1.1.json predictions.json --out runs/explorer
   python -m qa_utils serve --model runs/quick/model --port 8000
   python -m qa_utils run --profile smoke --only 01 02
+  python -m qa_utils publish runs/quick-20250101-120000 --readme
+  python -m qa_utils publish --check
 """
 
 
@@ -543,22 +546,66 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def add_publish(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", help="a run folder written by `run`")
+    parser.add_argument("run_dir", nargs="?", default="", help="a run folder written by `run`")
     parser.add_argument("--target", default="", help="default: the project's notebooks/")
+    parser.add_argument(
+        "--summary",
+        default="",
+        help="where the run's summary.json goes; empty: docs/results/published_run.json",
+    )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="then re-render README.md's generated blocks from the committed result files",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check README.md's generated blocks: exit status 1 naming the stale ones",
+    )
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    """Copy the run's executed notebooks, without their traces, into notebooks/."""
+    """Copy the run's notebooks and summary into the project; re-render or check the README."""
     # nbformat loads only for the command that publishes.
     from qa_utils.workflow.publish import publish
+    from qa_utils.workflow.readme import PUBLISHED_RUN, README, stale_blocks, update_readme
 
-    if not Path(args.run_dir).is_dir():
-        raise UserError(f"run_dir {args.run_dir}: no such folder")
-    if args.target:
-        check_output_dir(args.target, "--target")
-    for path in publish(args.run_dir, args.target or None):
-        print(path)
+    if args.check and (args.run_dir or args.readme):
+        raise UserError("--check only reads README.md: give no run folder and no --readme")
+    if not (args.run_dir or args.readme or args.check):
+        raise UserError("name a run folder to publish, or use --readme or --check")
+    root = project_root()
+    if args.check:
+        stale = stale_blocks(_read_text(root / README), root)
+        if stale:
+            fix = "python -m qa_utils publish --readme rewrites them"
+            print(
+                f"{README}: stale generated block(s): {', '.join(stale)} ({fix})", file=sys.stderr
+            )
+            return 1
+        print(f"{README}: every generated block matches the committed files")
+        return 0
+    if args.run_dir:
+        if not Path(args.run_dir).is_dir():
+            raise UserError(f"run_dir {args.run_dir}: no such folder")
+        if args.target:
+            check_output_dir(args.target, "--target")
+        summary = Path(args.summary) if args.summary else root / PUBLISHED_RUN
+        for path in publish(args.run_dir, args.target or None, summary):
+            print(path)
+    if args.readme:
+        stale = update_readme(root / README, root)
+        print(f"{README}: rewrote {', '.join(stale)}" if stale else f"{README}: up to date")
     return 0
+
+
+def _read_text(path: Path) -> str:
+    """A text file the command needs, or a UserError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: {err.strerror}") from None
 
 
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]
@@ -570,7 +617,11 @@ COMMANDS: dict[str, Command] = {
     "explore": ("a static site to read every prediction", add_explore, run_explore),
     "serve": ("answer questions over HTTP", add_serve, run_serve),
     "run": ("run the chapter's notebooks with papermill", add_run, run_run),
-    "publish": ("copy a run's notebooks into notebooks/", add_publish, run_publish),
+    "publish": (
+        "copy a run's notebooks and summary in; render or check the README's figures",
+        add_publish,
+        run_publish,
+    ),
 }
 
 

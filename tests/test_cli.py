@@ -341,6 +341,16 @@ BAD_ARGUMENTS = {
         "01_x.ipynb: not a readable notebook",
         EARLY,
     ),
+    "publish nothing": (
+        "publish",
+        "name a run folder to publish, or use --readme or --check",
+        EARLY,
+    ),
+    "publish check and run": (
+        "publish '{no_notebooks}' --check",
+        "--check only reads README.md: give no run folder and no --readme",
+        EARLY,
+    ),
 }
 
 

@@ -23,6 +23,7 @@ from qa_utils.core.data import resolve_squad_source
 from qa_utils.project.cpu import passive_openmp
 from qa_utils.project.io import atomic_write_json, atomic_write_text
 from qa_utils.project.paths import project_root
+from qa_utils.project.system import hardware_info
 from qa_utils.workflow.explore import explore, load_inputs
 
 SUMMARIES = "summaries"
@@ -168,6 +169,7 @@ def run_all(
         refresh_explorer(run_dir)
     header["notebook_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     header["total_seconds"] = round(sum(timings.values()), 1)
+    header["hardware"] = hardware_info()
     summary = collect_summary(run_dir)
     explorer = (run_dir / EXPLORER).is_file()
     if explorer:

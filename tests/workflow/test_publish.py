@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 
@@ -62,3 +64,30 @@ def test_an_unreadable_notebook_changes_nothing_in_the_target(tmp_path):
         publish.publish(tmp_path / "run", target)
     assert (target / "01_demo.ipynb").read_text() == "the committed notebook"
     assert [p.name for p in target.iterdir()] == ["01_demo.ipynb"]  # no temporary files
+
+
+def test_the_run_summary_is_published_beside_the_notebooks(tmp_path):
+    run = tmp_path / "run"
+    (run / "notebooks").mkdir(parents=True)
+    nbformat.write(executed_notebook(), run / "notebooks" / "01_demo.ipynb")
+    summary = {"run": {"notebook_seconds": {"01_demo": 1.5}}, "notebooks": {"01_demo": {"f1": 1}}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    target = tmp_path / "docs" / "published_run.json"
+    written = publish.publish(run, tmp_path / "notebooks", target)
+    assert written[-1] == target and json.loads(target.read_text()) == summary
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [(None, "not a readable run summary"), ({"run": {}}, "field run.notebook_seconds missing")],
+)
+def test_a_run_without_a_usable_summary_publishes_nothing(tmp_path, summary, message):
+    run = tmp_path / "run"
+    (run / "notebooks").mkdir(parents=True)
+    nbformat.write(executed_notebook(), run / "notebooks" / "01_demo.ipynb")
+    if summary is not None:
+        (run / "summary.json").write_text(json.dumps(summary))
+    target = tmp_path / "notebooks"
+    with pytest.raises(ValueError, match=message):
+        publish.publish(run, target, tmp_path / "published_run.json")
+    assert not target.exists() and not (tmp_path / "published_run.json").exists()

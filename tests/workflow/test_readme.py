@@ -1,0 +1,209 @@
+"""The README's generated blocks: in sync with the committed files, and edits by hand fail."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from qa_utils import cli
+from qa_utils.project.paths import REPO_ROOT
+from qa_utils.workflow import publish, readme, runner
+
+README_TEXT = (REPO_ROOT / readme.README).read_text(encoding="utf-8")
+
+MEASURED = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])|(?<![\w.])\d+(?:\.\d+)?x\b|questions/s|q/s")
+"""What a measured figure looks like in prose: a decimal number, a speed-up, a rate."""
+
+
+def results_section(text: str) -> str:
+    """The '## Results' section without generated blocks, code and names with versions."""
+    section = text[text.index("\n## Results\n") :]
+    section = section[: section.index("\n## ", 1)]
+    section = readme.BLOCK.sub("", section)
+    section = re.sub(r"```.*?```", "", section, flags=re.S)
+    section = re.sub(r"`[^`]*`", "", section)
+    return re.sub(r"SQuAD (v1\.1|2\.0)", "SQuAD", section)
+
+
+def test_the_readme_matches_the_committed_files():
+    assert readme.stale_blocks(README_TEXT) == []
+
+
+def test_a_number_edited_by_hand_inside_a_block_is_found():
+    body = next(m for m in readme.BLOCK.finditer(README_TEXT) if m["name"] == "optimize")["body"]
+    edited = body.replace("71.97", "71.98", 1)
+    assert edited != body
+    assert readme.stale_blocks(README_TEXT.replace(body, edited)) == ["optimize"]
+
+
+def test_results_section_quotes_measured_figures_only_inside_generated_blocks():
+    assert MEASURED.findall(results_section(README_TEXT)) == []
+
+
+def test_the_results_check_catches_a_figure_typed_into_prose():
+    typed = README_TEXT.replace("\n### Smaller", "\nF1 71.3 at 2.14x.\n### Smaller", 1)
+    assert MEASURED.findall(results_section(typed)) == ["71.3", "2.14x"]
+
+
+# --- the machinery, on a fixture README with a fixture renderer --------------------------------
+
+FIXTURE = """# Title with 1.5 outside any block
+
+<!-- generated:demo -->
+old text
+<!-- /generated:demo -->
+
+Hand-written 2.5 stays; quoted inline, `<!-- generated:demo -->` is text.
+"""
+
+
+@pytest.fixture
+def demo(monkeypatch, tmp_path) -> Path:
+    """A README with one block whose renderer reads `value.txt` under `tmp_path`."""
+    monkeypatch.setitem(
+        readme.RENDERERS, "demo", lambda root: f"value {(root / 'value.txt').read_text()}"
+    )
+    (tmp_path / "value.txt").write_text("42.0")
+    path = tmp_path / "README.md"
+    path.write_text(FIXTURE)
+    return path
+
+
+def test_a_stale_block_is_named_and_rewritten_leaving_the_rest_untouched(demo):
+    root = demo.parent
+    assert readme.stale_blocks(FIXTURE, root) == ["demo"]
+    assert readme.update_readme(demo, root) == ["demo"]
+    assert demo.read_text() == FIXTURE.replace("old text", "value 42.0")
+    assert readme.stale_blocks(demo.read_text(), root) == []
+    assert readme.update_readme(demo, root) == []
+    assert sorted(p.name for p in root.iterdir()) == ["README.md", "value.txt"]  # no temporary
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- generated:nope -->\nx\n<!-- /generated:nope -->\n", "block 'nope' has no renderer"),
+        ("<!-- generated:demo -->\nx\n", "block 'demo' has no closing marker"),
+        (FIXTURE + FIXTURE, "block 'demo' appears more than once"),
+    ],
+)
+def test_malformed_blocks_are_one_clear_error(demo, text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        readme.stale_blocks(text, demo.parent)
+
+
+def test_check_exits_1_naming_the_stale_block_and_readme_fixes_it(demo, monkeypatch, capsys):
+    root = demo.parent
+    (root / "pyproject.toml").write_text("")
+    (root / "qa_utils").mkdir()
+    monkeypatch.chdir(root)
+    assert cli.main(["publish", "--check"]) == 1
+    assert "stale generated block(s): demo" in capsys.readouterr().err
+    assert cli.main(["publish", "--readme"]) == 0
+    assert cli.main(["publish", "--check"]) == 0
+    assert "value 42.0" in demo.read_text()
+
+
+# --- renderers of the published run --------------------------------------------------------------
+
+
+def published(root: Path, **notebooks: dict) -> None:
+    """A published run summary under `root` with these notebooks' recorded values."""
+    header = {"profile": "quick", "run_dir": "quick-x", "total_seconds": 200.0}
+    header |= {"notebook_seconds": {"01_core_concepts": 40.2, "02_fine_tuning": 159.8}}
+    header["hardware"] = {"cpu": "Test CPU", "cpu_count": 2, "torch_threads": 2, "gpu": None}
+    path = root / readme.PUBLISHED_RUN
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"run": header, "notebooks": notebooks}))
+
+
+RUN = {
+    "02_fine_tuning": {
+        "model": "embedded",
+        "train_questions": 1600,
+        "train_windows": 1610,
+        "train_minutes": 2.66,
+    },
+    "03_evaluation_metrics": {
+        "questions": 500,
+        "exact_match": 12.345,
+        "f1": 23.456,
+        "eval_seconds": 30.0,
+        "questions_per_second": 16.7,
+    },
+}
+
+
+def test_run_blocks_render_the_published_summary(tmp_path):
+    published(tmp_path, **RUN)
+    times = readme.render_run_times(tmp_path)
+    assert "took 3.3 min (of which training in 02: 2.7 min): notebook 01 40 s, 02 2.7 min" in times
+    assert "2-core Test CPU, 2 torch threads, no GPU" in times
+    table = readme.render_quick_results(tmp_path)
+    assert "| **12.35** | **23.46** | 2.7 min | 0.5 min (16.7 questions/s) |" in table
+    assert "1,600 questions (1,610 windows), 1 epoch" in table
+
+
+def test_without_a_published_run_the_blocks_say_so(tmp_path):
+    for render in (readme.render_run_times, readme.render_quick_results):
+        assert render(tmp_path).startswith("*Not yet published")
+
+
+def test_a_missing_field_names_the_file_and_the_field(tmp_path):
+    published(tmp_path, **{"02_fine_tuning": RUN["02_fine_tuning"]})
+    with pytest.raises(ValueError, match=r"published_run.json: no field notebooks.03_evaluation"):
+        readme.render_quick_results(tmp_path)
+
+
+def test_benchmark_renderers_name_a_missing_reference_file(tmp_path):
+    with pytest.raises(ValueError, match=r"benchmarks/reference/drift.json: not a readable JSON"):
+        readme.render_drift(tmp_path)
+
+
+def test_prose_is_wrapped_and_tables_are_not():
+    line = "word " * 30
+    table = "| " + " | ".join(["cell"] * 30) + " |"
+    wrapped = readme.wrap_prose(f"{line}\n{table}").split("\n")
+    assert max(len(x) for x in wrapped[:-1]) <= 100 and wrapped[-1] == table
+
+
+def test_a_published_run_renders_its_per_notebook_times(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # run_all sets it; restored afterwards
+    folder, run_dir, root = tmp_path / "notebooks", tmp_path / "run", tmp_path / "project"
+    folder.mkdir()
+    for name in RUN:
+        nbformat.write(nbformat.v4.new_notebook(), folder / f"{name}.ipynb")
+
+    def fake_run(source: Path, run: Path, parameters: dict) -> float:
+        runner.record_summary(run, source.stem, RUN[source.stem])
+        (run / "notebooks").mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), run / "notebooks" / source.name)
+        return 60.0
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    monkeypatch.setattr(runner, "refresh_explorer", lambda run: None)
+    assert runner.run_all("quick", run_dir, [], {}, folder=folder) == 0
+    publish.publish(run_dir, root / "notebooks", root / readme.PUBLISHED_RUN)
+    times = readme.render_run_times(root)
+    assert "took 2.0 min (of which training in 02: 2.7 min): notebook 02 60 s, 03 60 s." in times
+    assert "torch threads" in times and "hardware not recorded" not in times
+    assert "| **12.35** | **23.46** |" in readme.render_quick_results(root)
+
+
+def test_robustness_renders_the_committed_run_or_says_there_is_none(tmp_path):
+    assert readme.render_robustness(tmp_path).startswith("*No committed run yet")
+    folder = tmp_path / readme.REFERENCE
+    folder.mkdir(parents=True)
+    rows = "condition,f1,f1_low,f1_high,drop,drop_low,drop_high\n"
+    rows += "clean,70.0,68.0,72.0,0.0,0.0,0.0\ntypos,60.0,58.0,62.0,10.0,8.5,11.25\n"
+    (folder / "robustness.csv").write_text(rows)
+    meta = {"questions": 1000, "resamples": 1000, "seconds": 160.4, "model": "runs/quick/model"}
+    (folder / "robustness_meta.json").write_text(json.dumps(meta | {"load_average": [3.3, 3.9]}))
+    text = readme.render_robustness(tmp_path)
+    assert "| typos in the question | 60.00 [58.00, 62.00] | 10.00 [8.50, 11.25] |" in text
+    assert "| clean | 70.00 [68.00, 72.00] |  |" in text
+    assert "took 160 s on hardware not recorded (load average 3.3" in text

@@ -44,7 +44,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--calibration-questions", type=int, default=32, help="training windows for int8 scan"
+        "--calibration-questions",
+        type=int,
+        default=quantize.CALIBRATION_QUESTIONS,
+        help="training questions whose windows calibrate the int8 scan",
     )
     parser.add_argument(
         "--max-fp32-share", type=float, default=0.25, help="Linear weights int8 may keep fp32"
@@ -95,7 +98,9 @@ def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Vari
     exported = onnx_tools.export_onnx(model, folder / "model.onnx")
     fused = onnx_tools.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
     int8 = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8.onnx")
-    train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
+    train = quantize.calibration_questions(
+        load_squad(split="train"), args.seed, args.calibration_questions
+    )
     calibration = quantize.calibration_batch(train, tokenizer, profile.inference)
     sensitivity = quantize.int8_sensitivity(model, calibration)
     keep = quantize.most_sensitive(sensitivity, model, args.max_fp32_share)

@@ -322,22 +322,3 @@ def pruning_curve(
         pruned = prune.prune_heads(model, prune.heads_to_prune(importance, fraction))
         rows.append(pruning_row("heads", fraction, pruned, workload, profile))
     return pd.DataFrame(rows)
-
-
-def device_comparison(model: torch.nn.Module, workload: Workload, profile: Profile) -> pd.DataFrame:
-    """Batched throughput and F1 of the same model on the CPU and on the GPU (if there is one)."""
-    rows = []
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        variant = torch_variant(device, model.to(device))
-        run = batched_run(variant, workload, profile)
-        rows.append(
-            {
-                "device": device,
-                "questions_per_s": run["questions_per_s"],
-                "exact_match": run["exact_match"],
-                "f1": run["f1"],
-            }
-        )
-    model.to("cpu")
-    return pd.DataFrame(rows)

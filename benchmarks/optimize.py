@@ -21,7 +21,6 @@ import torch
 
 from qa_utils import plots
 from qa_utils.core.data import load_squad, subset
-from qa_utils.core.features import build_train_features
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.optimize import bench, prune, quantize
 from qa_utils.optimize import onnx as onnx_tools
@@ -174,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     if len(comparison):
         print(comparison.round(2).to_markdown(index=False))
     print("\n".join(acceptance(table, comparison)))
-    train = subset(load_squad(split="train"), 128, args.seed + 2)
-    labelled = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
+    labelled = prune.importance_batches(
+        load_squad(split="train"), tokenizer, profile.inference, args.seed
+    )
     pruning = bench.pruning_curve(
         model,
         workload,
         profile,
-        prune.labelled_batches(labelled, 16, 8),
+        labelled,
         [float(s) for s in args.sparsities.split(",") if s],
         [float(f) for f in args.head_fractions.split(",") if f],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -257,6 +257,53 @@ def bench_metadata(profile: Profile, n_questions: int, n_requests: int) -> dict[
 def results_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     """The results table as Markdown, one row per variant."""
     return table.round(digits).to_markdown(index=False)
+
+
+DIGITS = {
+    "p50_ms": 1,
+    "p95_ms": 1,
+    "p99_ms": 1,
+    "questions_per_s": 1,
+    "size_mb": 1,
+    "linear_mb": 1,
+    "peak_extra_mb": 1,
+    "exact_match": 1,
+    "f1": 1,
+    "agreement_pct": 1,
+    "distilled_f1": 1,
+    "gold_only_f1": 1,
+    "distilled_s": 0,
+    "gold_only_s": 0,
+}
+"""Decimals shown for each measured column; others (speed-ups, F1 changes) get two."""
+
+READABLE = (
+    "variant",
+    "p50_ms",
+    "p95_ms",
+    "batch1_speedup",
+    "questions_per_s",
+    "batched_speedup",
+    "size_mb",
+    "f1",
+    "f1_drop",
+    "agreement_pct",
+)
+"""The columns of a results table a reader compares (the CSV keeps all of them)."""
+
+
+def readable(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """`columns` of `table` (default: those of `READABLE` it has), each rounded as `DIGITS` says.
+
+    >>> readable(pd.DataFrame({"variant": ["a"], "f1": [71.9714], "f1_drop": [0.123456]}))
+      variant    f1  f1_drop
+    0       a  72.0     0.12
+    """
+    shown = table[list(columns or [c for c in READABLE if c in table.columns])].copy()
+    for name in shown.columns:
+        if pd.api.types.is_float_dtype(shown[name]):
+            shown[name] = shown[name].round(DIGITS.get(name, 2))
+    return shown
 
 
 def write_bench(

@@ -31,7 +31,7 @@ def test_tradeoff_names_fastest_best_and_smallest(table):
 
 def test_mixed_quotes_both_drops(table):
     text = sentences.mixed_sentence(table, kept=4)
-    assert "costs ONNX Runtime 2.00 F1" in text and "the 4 most" in text and "-0.57" in text
+    assert "F1 by -2.00 against fp32" in text and "the 4 most" in text and "makes it +0.57" in text
 
 
 @pytest.mark.parametrize(
@@ -59,8 +59,9 @@ def test_pruning_sentence_quotes_speed_range_and_head_cost():
         }
     )
     text = sentences.pruning_sentence(curve)
-    assert "up to 90%" in text and "0.98x and 1.02x" in text and "to 7.4" in text
-    assert "25% of the heads runs at 1.14x and costs 2.0 F1" in text
+    assert "up to 90%" in text and "between 0.98x and 1.02x" in text and "to 7.4" in text
+    assert "25% of the heads runs at 1.14x, with F1 70.0 (-2.0)" in text
+    assert "at 0.98x the" in sentences.pruning_sentence(curve.drop(index=2))
 
 
 @pytest.mark.parametrize(

@@ -293,13 +293,19 @@ READABLE = (
 
 
 def readable(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """`columns` of `table` (default: those of `READABLE` it has), each rounded as `DIGITS` says.
+    """`columns` of `table`, each rounded as `DIGITS` says.
+
+    By default the columns of `READABLE` that `table` has, or all of them if it has none.
 
     >>> readable(pd.DataFrame({"variant": ["a"], "f1": [71.9714], "f1_drop": [0.123456]}))
       variant    f1  f1_drop
     0       a  72.0     0.12
+    >>> readable(pd.DataFrame({"gain": [3.21289], "distilled_s": [79.1396]}))
+       gain  distilled_s
+    0  3.21         79.0
     """
-    shown = table[list(columns or [c for c in READABLE if c in table.columns])].copy()
+    columns = columns or [c for c in READABLE if c in table.columns] or list(table.columns)
+    shown = table[list(columns)].copy()
     for name in shown.columns:
         if pd.api.types.is_float_dtype(shown[name]):
             shown[name] = shown[name].round(DIGITS.get(name, 2))

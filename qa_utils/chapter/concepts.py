@@ -382,9 +382,10 @@ def online_sentence(online: pd.DataFrame, offline_accuracy: float) -> str:
     n = online["n_feedback"].mean()
     p = online["feedback_accuracy"].mean()
     half_width = 1.96 * np.sqrt(p * (1 - p) / max(n, 1))
+    move = "falls" if last["accuracy"] < first["accuracy"] else "rises"
     return (
         f"The offline accuracy stays at {offline_accuracy:.2f}: the test set is frozen. Live "
-        f"accuracy falls from {first['accuracy']:.2f} on day {first['day']:.0f} to "
+        f"accuracy {move} from {first['accuracy']:.2f} on day {first['day']:.0f} to "
         f"{last['accuracy']:.2f} on day {last['day']:.0f} as the mix drifts, and the feedback "
         f"estimate follows it only roughly: about {n:.0f} answers a day give a 95% interval of "
         f"about ±{half_width:.2f}."

@@ -217,7 +217,12 @@ def perplexity_sentence(table: pd.DataFrame, unk_train: float, unk_dev: float) -
     """What the dev/train perplexity table says (rows: the five models; columns: dev, train)."""
     dev, train = table["dev"], table["train"]
     uni, bi, tri = dev["unigram"], dev["bigram, add-k"], dev["trigram, add-k"]
-    beats = "does not even beat" if bi >= uni else "beats"
+    add_k = (
+        "Add-k alone gives unseen word pairs so much probability that the bigram "
+        f"({bi:.0f}) does not even beat the unigram ({uni:.0f})"
+        if bi >= uni
+        else f"With add-k alone the bigram scores {bi:.0f} against the unigram's {uni:.0f}"
+    )
     unigram = (
         f"The unigram scores *better* on dev ({uni:.0f}) than on training text "
         f"({train['unigram']:.0f}) only because dev has more `<unk>` tokens ({unk_dev:.1%} "
@@ -228,9 +233,8 @@ def perplexity_sentence(table: pd.DataFrame, unk_train: float, unk_dev: float) -
         f"`<unk>` tokens differs ({unk_dev:.1%} of dev, {unk_train:.1%} of training text)."
     )
     return (
-        f"Add-k alone gives unseen word pairs so much probability that the bigram ({bi:.0f}) "
-        f"{beats} the unigram ({uni:.0f}), and the trigram scores {tri:.0f}: smoothing matters as "
-        f"much as context. Interpolation falls back on the lower orders: bigram "
+        f"{add_k}, and the add-k trigram scores {tri:.0f}: smoothing matters as much as "
+        "context. Interpolation falls back on the lower orders: bigram "
         f"{dev['bigram, interpolated']:.0f}, trigram {dev['trigram, interpolated']:.0f}. On "
         f"training text the interpolated trigram scores {train['trigram, interpolated']:.0f}: "
         "that gap to dev is memorisation. " + unigram

@@ -21,7 +21,6 @@ import torch
 
 from qa_utils import plots
 from qa_utils.core.data import load_squad, subset
-from qa_utils.core.features import build_train_features
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.optimize import bench, prune, quantize
 from qa_utils.optimize import onnx as onnx_tools
@@ -44,7 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--calibration-questions", type=int, default=32, help="training windows for int8 scan"
+        "--calibration-questions",
+        type=int,
+        default=quantize.CALIBRATION_QUESTIONS,
+        help="training questions whose windows calibrate the int8 scan",
     )
     parser.add_argument(
         "--max-fp32-share", type=float, default=0.25, help="Linear weights int8 may keep fp32"
@@ -95,7 +97,9 @@ def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Vari
     exported = onnx_tools.export_onnx(model, folder / "model.onnx")
     fused = onnx_tools.optimize_onnx(exported, folder / "model.fused.onnx", model.config)
     int8 = onnx_tools.quantize_onnx_int8(fused, folder / "model.int8.onnx")
-    train = subset(load_squad(split="train"), args.calibration_questions, args.seed + 3)
+    train = quantize.calibration_questions(
+        load_squad(split="train"), args.seed, args.calibration_questions
+    )
     calibration = quantize.calibration_batch(train, tokenizer, profile.inference)
     sensitivity = quantize.int8_sensitivity(model, calibration)
     keep = quantize.most_sensitive(sensitivity, model, args.max_fp32_share)
@@ -169,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     if len(comparison):
         print(comparison.round(2).to_markdown(index=False))
     print("\n".join(acceptance(table, comparison)))
-    train = subset(load_squad(split="train"), 128, args.seed + 2)
-    labelled = build_train_features(train, tokenizer, profile.max_length, profile.doc_stride)
+    labelled = prune.importance_batches(
+        load_squad(split="train"), tokenizer, profile.inference, args.seed
+    )
     pruning = bench.pruning_curve(
         model,
         workload,
         profile,
-        prune.labelled_batches(labelled, 16, 8),
+        labelled,
         [float(s) for s in args.sparsities.split(",") if s],
         [float(f) for f in args.head_fractions.split(",") if f],
     )

@@ -263,3 +263,130 @@ def simulate_online(
             }
         )
     return pd.DataFrame(rows)
+
+
+def labeller_note(counts: pd.Series) -> str:
+    """Why the rule-based labels under-count people and places, quoting `counts` (per type)."""
+    total = int(counts.sum())
+    person, place = int(counts.get("Person", 0)), int(counts.get("Location", 0))
+    return (
+        f"The spelling rules call only {person:,} of these {total:,} answers *Person* and "
+        f"{place:,} *Location*: without a title or a place word they cannot tell a person or a "
+        "place from an organisation, so *Other Entity* absorbs the rest. Notebook 04 labels the "
+        "same dev answers with spaCy's named-entity recogniser and finds many more people and "
+        "places. The rule-based labeller under-counts them: in this notebook Person and "
+        "Location are rare partly because of the labeller, not only because of the data."
+    )
+
+
+def imbalance_sentence(scores: pd.DataFrame, majority: str, plain: str, weighted: str) -> str:
+    """The majority classifier's accuracy against its zero recall, and what class weights trade."""
+    base, lr, bal = scores.loc[majority], scores.loc[plain], scores.loc[weighted]
+    trade = (
+        f"Class weights buy recall ({lr['recall']:.2f} to {bal['recall']:.2f}) with precision "
+        f"({lr['precision']:.2f} to {bal['precision']:.2f})."
+    )
+    return (
+        f"The *{majority}* classifier has {base['accuracy']:.1%} accuracy and is useless: accuracy "
+        f"rewards the majority class. Precision, recall and F1 expose it (recall "
+        f"{base['recall']:.2f}, F1 {base['f1']:.2f}). " + trade
+    )
+
+
+def prevalence_sentence(sweep: pd.DataFrame) -> str:
+    """What the prevalence figure shows: recall flat, precision falling, accuracy rising."""
+    first, last = sweep.iloc[0], sweep.iloc[-1]
+    return (
+        f"From {first['positive_rate']:.0%} to {last['positive_rate']:.0%} dates in the test "
+        f"set, recall moves between {sweep['recall'].min():.2f} and {sweep['recall'].max():.2f}, "
+        f"precision falls from {first['precision']:.2f} to {last['precision']:.2f}, and accuracy "
+        f"rises from {first['accuracy']:.2f} to {last['accuracy']:.2f}, close to the majority "
+        f"baseline's {last['majority_accuracy']:.2f}."
+    )
+
+
+def confusion_sentence(y_true: ArrayLike, y_pred: ArrayLike, labels: Sequence[str]) -> str:
+    """What the confusion matrix shows: where most of the best and worst rows' mass goes."""
+    table = pd.crosstab(pd.Series(y_true, name="true"), pd.Series(y_pred, name="predicted"))
+    table = table.reindex(index=labels, columns=labels, fill_value=0)
+    shares = table.div(table.sum(axis=1).replace(0, 1), axis=0)
+    recall = pd.Series(np.diag(shares), index=labels)
+    off = shares.where(~np.eye(len(labels), dtype=bool)).stack()
+    (true, predicted), share = off.idxmax(), off.max()
+    return (
+        f"The diagonal (recall per type) runs from {recall.min():.0%} ({recall.idxmin()}) to "
+        f"{recall.max():.0%} ({recall.idxmax()}); the largest confusion sends {share:.0%} of "
+        f"the *{true}* questions to *{predicted}*."
+    )
+
+
+def never_predicted_sentence(y_true: ArrayLike, y_pred: ArrayLike, labels: Sequence[str]) -> str:
+    """Which types the classifier never predicts, and how many test questions they hold."""
+    truth, predicted = pd.Series(np.asarray(y_true)), set(np.asarray(y_pred))
+    never = [t for t in labels if t not in predicted]
+    held = truth.isin(never).mean()
+    return (
+        f"The classifier never predicts {len(never)} of the {len(labels)} types "
+        f"({', '.join(never) or 'none'}), which hold {held:.1%} of the test questions: the macro "
+        "average counts each of them as much as a common type, the weighted average hardly at "
+        "all. Person and Location are among the rare ones partly because the rule-based "
+        "labeller under-counts them (section 1), so their zeros say as much about the silver "
+        "labels as about the classifier."
+    )
+
+
+def cv_sentence(cv: pd.DataFrame) -> str:
+    """The coin's accuracy under shuffled and grouped folds, and the real task's loss."""
+    mean = cv.groupby(["task", "scheme"])["accuracy"].mean()
+    shared = cv.groupby("scheme")["shared_groups"].mean()
+    shuffled, grouped = "KFold (shuffled)", "GroupKFold (by article)"
+    coin, task = mean["coin per article"], mean["answer type"]
+    return (
+        f"With shuffled folds a test fold shares {shared[shuffled]:.0f} articles with its "
+        f"training folds on average (grouped: {shared[grouped]:.0f}), and the coin is "
+        f'"predicted" with accuracy {coin[shuffled]:.2f}: the model learnt which article a '
+        f"question comes from. Grouped folds bring it to {coin[grouped]:.2f}, near chance. The "
+        f"real task goes from {task[shuffled]:.3f} to {task[grouped]:.3f}: part of its shuffled "
+        "score was memorised topic."
+    )
+
+
+def metric_sentence(metrics: pd.DataFrame) -> str:
+    """BLEU against ROUGE against EM/F1 on the Denver Broncos candidates (`answer_metric_table`)."""
+    m = metrics.set_index("candidate")
+
+    def score(candidate: str, column: str) -> str:
+        return f"{m.loc[candidate, column]:.0f}"
+
+    return (
+        f"Standard BLEU-4 gives {score('Denver Broncos', 'BLEU')} even to the exact answer: two "
+        "words have no 4-gram, so the 4-gram precision is 0 and so is the geometric mean. "
+        "Sentence-level BLEU (smoothed, up to the n-grams the answer has) avoids that, yet gives "
+        f'"the Denver Broncos" {score("the Denver Broncos", "sentence_BLEU")} and "denver '
+        f'broncos" {score("denver broncos", "sentence_BLEU")}, because BLEU compares raw, '
+        "case-sensitive tokens; SQuAD's normalisation (lower-case, drop punctuation and "
+        'articles) makes both exact. The correct-ish "Broncos" gets '
+        f"{score('Broncos', 'BLEU')} from BLEU-4 and {score('Broncos', 'F1')} from F1. ROUGE's "
+        'tokenizer lower-cases and drops punctuation, so "denver broncos" gets ROUGE-1 '
+        f'{score("denver broncos", "ROUGE-1")}, but it keeps articles ("the Denver Broncos": '
+        f"{score('the Denver Broncos', 'ROUGE-1')}). Only ROUGE-L, the longest common "
+        'subsequence, penalises word order: "Broncos of Denver" gets ROUGE-1 '
+        f"{score('Broncos of Denver', 'ROUGE-1')} and ROUGE-L "
+        f"{score('Broncos of Denver', 'ROUGE-L')}."
+    )
+
+
+def online_sentence(online: pd.DataFrame, offline_accuracy: float) -> str:
+    """What the online figure shows: frozen offline accuracy, falling live accuracy, noise."""
+    first, last = online.iloc[0], online.iloc[-1]
+    n = online["n_feedback"].mean()
+    p = online["feedback_accuracy"].mean()
+    half_width = 1.96 * np.sqrt(p * (1 - p) / max(n, 1))
+    move = "falls" if last["accuracy"] < first["accuracy"] else "rises"
+    return (
+        f"The offline accuracy stays at {offline_accuracy:.2f}: the test set is frozen. Live "
+        f"accuracy {move} from {first['accuracy']:.2f} on day {first['day']:.0f} to "
+        f"{last['accuracy']:.2f} on day {last['day']:.0f} as the mix drifts, and the feedback "
+        f"estimate follows it only roughly: about {n:.0f} answers a day give a 95% interval of "
+        f"about ±{half_width:.2f}."
+    )

@@ -181,3 +181,61 @@ def perplexity_curve(
             row = {"model": name, "fraction": fraction, "train_tokens": tokens}
             rows.append({**row, "perplexity": perplexity(nll)})
     return pd.DataFrame(rows)
+
+
+def curve_gains(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per model of `perplexity_curve`: perplexity with the least and the most training text,
+    the factor it fell by and the absolute fall."""
+    ordered = curve.sort_values("train_tokens")
+    ends = ordered.groupby("model")["perplexity"].agg(["first", "last"])
+    return ends.assign(factor=ends["first"] / ends["last"], fall=ends["first"] - ends["last"])
+
+
+def curve_sentence(curve: pd.DataFrame) -> str:
+    """What the perplexity curve shows: the factor each model falls by, and the largest fall."""
+    gains = curve_gains(curve)
+    tokens = curve["train_tokens"]
+    alike = gains["factor"].max() / gains["factor"].min() < 1.1
+    factors = ", ".join(f"{m} {f:.2f}x" for m, f in gains["factor"].items())
+    biggest = gains["fall"].idxmax()
+    start = ", which started highest" if biggest == gains["first"].idxmax() else ""
+    verdict = (
+        "More data lowers every curve alike: on this much text it does not favour the models "
+        "with more context."
+        if alike
+        else f"The {gains['factor'].idxmax()} gains the most, relatively."
+    )
+    return (
+        f"From {tokens.min():,} to {tokens.max():,} training tokens every model's perplexity "
+        f"falls, by {'about the same factor' if alike else 'different factors'} ({factors}); "
+        f"the largest absolute fall is the {biggest}'s ({gains['fall'].max():.0f}){start}. "
+        + verdict
+    )
+
+
+def perplexity_sentence(table: pd.DataFrame, unk_train: float, unk_dev: float) -> str:
+    """What the dev/train perplexity table says (rows: the five models; columns: dev, train)."""
+    dev, train = table["dev"], table["train"]
+    uni, bi, tri = dev["unigram"], dev["bigram, add-k"], dev["trigram, add-k"]
+    add_k = (
+        "Add-k alone gives unseen word pairs so much probability that the bigram "
+        f"({bi:.0f}) does not even beat the unigram ({uni:.0f})"
+        if bi >= uni
+        else f"With add-k alone the bigram scores {bi:.0f} against the unigram's {uni:.0f}"
+    )
+    unigram = (
+        f"The unigram scores *better* on dev ({uni:.0f}) than on training text "
+        f"({train['unigram']:.0f}) only because dev has more `<unk>` tokens ({unk_dev:.1%} "
+        f"against {unk_train:.1%}), and `<unk>` is one frequent, cheap token that stands for "
+        "many rare words: compare perplexities of models on the same text, never of texts."
+        if uni < train["unigram"]
+        else "Compare perplexities of models on the same text, never of texts: the share of "
+        f"`<unk>` tokens differs ({unk_dev:.1%} of dev, {unk_train:.1%} of training text)."
+    )
+    return (
+        f"{add_k}, and the add-k trigram scores {tri:.0f}: smoothing matters as much as "
+        "context. Interpolation falls back on the lower orders: bigram "
+        f"{dev['bigram, interpolated']:.0f}, trigram {dev['trigram, interpolated']:.0f}. On "
+        f"training text the interpolated trigram scores {train['trigram, interpolated']:.0f}: "
+        "that gap to dev is memorisation. " + unigram
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -259,6 +259,59 @@ def results_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     return table.round(digits).to_markdown(index=False)
 
 
+DIGITS = {
+    "p50_ms": 1,
+    "p95_ms": 1,
+    "p99_ms": 1,
+    "questions_per_s": 1,
+    "size_mb": 1,
+    "linear_mb": 1,
+    "peak_extra_mb": 1,
+    "exact_match": 1,
+    "f1": 1,
+    "agreement_pct": 1,
+    "distilled_f1": 1,
+    "gold_only_f1": 1,
+    "distilled_s": 0,
+    "gold_only_s": 0,
+}
+"""Decimals shown for each measured column; others (speed-ups, F1 changes) get two."""
+
+READABLE = (
+    "variant",
+    "p50_ms",
+    "p95_ms",
+    "batch1_speedup",
+    "questions_per_s",
+    "batched_speedup",
+    "size_mb",
+    "f1",
+    "f1_drop",
+    "agreement_pct",
+)
+"""The columns of a results table a reader compares (the CSV keeps all of them)."""
+
+
+def readable(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """`columns` of `table`, each rounded as `DIGITS` says.
+
+    By default the columns of `READABLE` that `table` has, or all of them if it has none.
+
+    >>> readable(pd.DataFrame({"variant": ["a"], "f1": [71.9714], "f1_drop": [0.123456]}))
+      variant    f1  f1_drop
+    0       a  72.0     0.12
+    >>> readable(pd.DataFrame({"gain": [3.21289], "distilled_s": [79.1396]}))
+       gain  distilled_s
+    0  3.21         79.0
+    """
+    columns = columns or [c for c in READABLE if c in table.columns] or list(table.columns)
+    shown = table[list(columns)].copy()
+    for name in shown.columns:
+        if pd.api.types.is_float_dtype(shown[name]):
+            shown[name] = shown[name].round(DIGITS.get(name, 2))
+    return shown
+
+
 def write_bench(
     table: pd.DataFrame, out_dir: str | Path, metadata: dict[str, Any], stem: str = "bench"
 ) -> dict[str, Path]:
@@ -321,23 +374,4 @@ def pruning_curve(
     for fraction in head_fractions:
         pruned = prune.prune_heads(model, prune.heads_to_prune(importance, fraction))
         rows.append(pruning_row("heads", fraction, pruned, workload, profile))
-    return pd.DataFrame(rows)
-
-
-def device_comparison(model: torch.nn.Module, workload: Workload, profile: Profile) -> pd.DataFrame:
-    """Batched throughput and F1 of the same model on the CPU and on the GPU (if there is one)."""
-    rows = []
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        variant = torch_variant(device, model.to(device))
-        run = batched_run(variant, workload, profile)
-        rows.append(
-            {
-                "device": device,
-                "questions_per_s": run["questions_per_s"],
-                "exact_match": run["exact_match"],
-                "f1": run["f1"],
-            }
-        )
-    model.to("cpu")
     return pd.DataFrame(rows)

@@ -18,6 +18,17 @@ from torch import nn
 from torch.nn.utils import prune
 from transformers.pytorch_utils import prune_linear_layer
 
+from qa_utils.core.data import subset
+from qa_utils.core.features import build_train_features
+from qa_utils.project.config import InferenceSettings
+
+IMPORTANCE_QUESTIONS = 128
+"""Training questions whose windows measure head importance, in notebook 05 and in
+benchmarks/optimize.py alike, so both remove the same heads from the same model."""
+
+IMPORTANCE_BATCHES = 8
+"""Batches of 16 windows that head importance is measured on."""
+
 
 def encoder_linears(model: nn.Module) -> list[tuple[nn.Module, str]]:
     """(module, "weight") for every Linear inside the transformer layers (not the QA head)."""
@@ -204,3 +215,20 @@ def labelled_batches(
         batch |= {k: torch.tensor(rows[k]) for k in ("start_positions", "end_positions")}
         batches.append(batch)
     return batches
+
+
+def importance_batches(
+    train: Any,
+    tokenizer: Any,
+    settings: InferenceSettings,
+    seed: int,
+    questions: int = IMPORTANCE_QUESTIONS,
+    batches: int = IMPORTANCE_BATCHES,
+) -> list[dict[str, torch.Tensor]]:
+    """The labelled batches of `head_importance`: `questions` drawn from `train` (seed + 2).
+
+    Pass the whole training split: a different pool draws different questions.
+    """
+    draw = subset(train, questions, seed + 2)
+    windows = build_train_features(draw, tokenizer, settings.max_length, settings.doc_stride)
+    return labelled_batches(windows, 16, batches)

@@ -26,6 +26,7 @@ from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from qa_utils.core.backends import ONNX_INPUTS
+from qa_utils.core.data import subset
 from qa_utils.core.features import build_train_features
 from qa_utils.core.postprocess import PAD_LOGIT
 from qa_utils.optimize.prune import labelled_batches
@@ -168,6 +169,19 @@ def has_amx() -> bool:
         return "amx_bf16" in Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return False
+
+
+CALIBRATION_QUESTIONS = 32
+"""Training questions whose windows calibrate `int8_sensitivity`, in notebook 05 and in
+benchmarks/optimize.py alike, so both keep the same layers in fp32 for the same model."""
+
+
+def calibration_questions(train: Any, seed: int, n: int = CALIBRATION_QUESTIONS) -> Any:
+    """The `n` training questions of the int8 scan: drawn from the whole training split (seed + 3).
+
+    Pass the full training split: a different pool draws different questions.
+    """
+    return subset(train, n, seed + 3)
 
 
 def calibration_batch(

@@ -3,11 +3,14 @@
 Every plot helper in `qa_utils.plots` starts its figure with `new_figure`, so a figure's size
 is one of `SIZES` and its layout is matplotlib's constrained layout; notebooks and reports
 write figures with `save_figure`, so every PNG has the same DPI and is written atomically.
-Figures come from pyplot, so that Jupyter shows them inline.
+Figures come from pyplot, and `register_png_display` gives IPython one PNG rendering of every
+Figure (the same DPI as the saved files), so `display(fig)` shows a picture in every notebook
+whatever matplotlib backend the kernel has (inline, or Agg on a headless machine).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +56,37 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
         fig.savefig(tmp, dpi=DPI, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """`fig` as PNG bytes at `DPI`, as `save_figure` writes it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    return buffer.getvalue()
+
+
+def register_png_display(shell: Any = None) -> bool:
+    """Make IPython show every Figure as a PNG (`png_bytes`), whatever the matplotlib backend.
+
+    The inline backend registers its own PNG formatter, but a kernel started with another
+    backend (MPLBACKEND=Agg) would show `<Figure size ...>` text instead of the picture.
+
+    Args:
+        shell: the IPython shell; None takes the running one.
+
+    Returns:
+        Whether a shell was found (False outside IPython: nothing to do).
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # IPython is optional outside notebooks
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png_bytes)
+    return True
+
+
+register_png_display()

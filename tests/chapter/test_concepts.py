@@ -15,8 +15,15 @@ from qa_utils.chapter.concepts import (
     article_coin_labels,
     binary_scores,
     concept_sizes,
+    confusion_sentence,
     cv_compare,
+    cv_sentence,
     fit_text_classifier,
+    imbalance_sentence,
+    labeller_note,
+    metric_sentence,
+    never_predicted_sentence,
+    online_sentence,
     prevalence_sweep,
     question_table,
     simulate_online,
@@ -187,3 +194,71 @@ def test_plots_have_fixed_sizes() -> None:
     assert tuple(plot_cv_compare(scores).get_size_inches()) == SIZES["single"]
     online = simulate_online([True, False], [False, True], days=3, per_day=10)
     assert tuple(plot_simulated_online(online, 0.5).get_size_inches()) == SIZES["single"]
+
+
+def test_labeller_note_quotes_the_counts():
+    counts = pd.Series({"Common Noun Phrase": 4448, "Location": 139, "Person": 69})
+    text = labeller_note(counts)
+    assert "only 69 of these 4,656 answers *Person* and 139 *Location*" in text
+    assert "under-counts" in text
+
+
+def test_imbalance_sentence_reads_the_scores():
+    scores = pd.DataFrame(
+        {
+            "accuracy": [0.914, 0.973, 0.974],
+            "precision": [0.0, 0.909, 0.813],
+            "recall": [0.0, 0.762, 0.900],
+            "f1": [0.0, 0.829, 0.855],
+        },
+        index=["no", "lr", "balanced"],
+    )
+    text = imbalance_sentence(scores, "no", "lr", "balanced")
+    assert "91.4% accuracy" in text and "recall (0.76 to 0.90)" in text
+    assert "precision (0.91 to 0.81)" in text
+
+
+def test_never_predicted_and_confusion_sentences():
+    truth = ["Date", "Date", "Person", "Clause", "Clause"]
+    pred = ["Date", "Date", "Date", "Date", "Date"]
+    labels = ["Date", "Person", "Clause"]
+    text = never_predicted_sentence(truth, pred, labels)
+    assert "never predicts 2 of the 3 types (Person, Clause), which hold 60.0%" in text
+    confusion = confusion_sentence(truth, pred, labels)
+    assert "from 0% (Person) to 100% (Date)" in confusion
+    assert "sends 100% of the *Person* questions to *Date*" in confusion
+
+
+def test_cv_sentence_compares_the_schemes():
+    cv = pd.DataFrame(
+        {
+            "task": ["coin per article"] * 2 + ["answer type"] * 2,
+            "scheme": ["KFold (shuffled)", "GroupKFold (by article)"] * 2,
+            "accuracy": [0.876, 0.521, 0.705, 0.665],
+            "shared_groups": [48, 0, 48, 0],
+        }
+    )
+    text = cv_sentence(cv)
+    assert "accuracy 0.88" in text and "to 0.52" in text and "0.705 to 0.665" in text
+
+
+def test_metric_sentence_says_rouge_normalises_case_but_not_order():
+    candidates = ["Denver Broncos", "the Denver Broncos", "denver broncos", "Broncos"]
+    metrics = answer_metric_table("Denver Broncos", [*candidates, "Broncos of Denver"])
+    text = metric_sentence(metrics)
+    assert '"denver broncos" gets ROUGE-1 100' in text
+    assert '"Broncos of Denver" gets ROUGE-1 80 and ROUGE-L 40' in text
+
+
+def test_online_sentence_gives_the_feedback_interval():
+    online = pd.DataFrame(
+        {
+            "day": [1, 2],
+            "accuracy": [0.69, 0.38],
+            "feedback_accuracy": [0.5, 0.5],
+            "n_feedback": [25, 25],
+        }
+    )
+    text = online_sentence(online, 0.7)
+    assert "stays at 0.70" in text and "from 0.69 on day 1 to 0.38 on day 2" in text
+    assert "about 25 answers a day give a 95% interval of about ±0.20" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qa_utils.chapter.lm import (
@@ -12,11 +13,14 @@ from qa_utils.chapter.lm import (
     UNK,
     NgramLM,
     build_vocab,
+    curve_gains,
+    curve_sentence,
     oov_rate,
     padded_ngrams,
     paragraph_docs,
     perplexity,
     perplexity_curve,
+    perplexity_sentence,
     tokenize,
 )
 from qa_utils.plots import SIZES
@@ -123,3 +127,36 @@ def test_perplexity_curve_and_plot() -> None:
     assert len(curve) == 4 and curve["train_tokens"].is_monotonic_increasing
     fig = plot_perplexity_curve(curve)
     assert tuple(fig.get_size_inches()) == SIZES["single"]
+
+
+def test_curve_sentence_says_which_model_gains_what():
+    curve = pd.DataFrame(
+        {
+            "model": ["unigram", "bigram"] * 2,
+            "train_tokens": [100, 100, 1000, 1000],
+            "perplexity": [1247.1, 649.1, 672.4, 348.4],
+        }
+    )
+    gains = curve_gains(curve)
+    assert gains.loc["unigram", "factor"] == pytest.approx(1247.1 / 672.4)
+    text = curve_sentence(curve)
+    assert "about the same factor" in text and "unigram's (575), which started highest" in text
+    assert "does not favour the models with more context" in text
+    steeper = curve.assign(perplexity=[1247.1, 900.0, 672.4, 300.0])
+    assert "The bigram gains the most, relatively." in curve_sentence(steeper)
+
+
+def test_perplexity_sentence_reads_the_table():
+    table = pd.DataFrame(
+        {"dev": [672.4, 732.5, 3535.3, 348.4, 347.2], "train": [867.9, 81.4, 23.9, 126.8, 40.5]},
+        index=[
+            "unigram",
+            "bigram, add-k",
+            "trigram, add-k",
+            "bigram, interpolated",
+            "trigram, interpolated",
+        ],
+    )
+    text = perplexity_sentence(table, 0.027, 0.078)
+    assert "bigram (732) does not even beat the unigram (672)" in text
+    assert "*better* on dev (672) than on training text (868)" in text

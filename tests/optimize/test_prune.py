@@ -62,3 +62,16 @@ def test_head_importance_is_per_layer_normalised(model, train_features):
     assert importance.shape == (2, 4)
     np.testing.assert_allclose(np.linalg.norm(importance, axis=1), 1.0, rtol=1e-5)
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_importance_batches_are_labelled_windows_of_the_draw():
+    from qa_utils.core.data import load_squad
+    from qa_utils.core.model import load_tokenizer
+    from qa_utils.project.config import get_profile
+
+    train = load_squad("tests/fixtures/mini_squad.json")
+    settings = get_profile("smoke").inference
+    batches = prune.importance_batches(train, load_tokenizer("embedded"), settings, 0, 3, 1)
+    assert len(batches) == 1
+    assert {"input_ids", "start_positions", "end_positions"} <= set(batches[0])
+    assert batches[0]["input_ids"].shape[1] <= settings.max_length

@@ -36,3 +36,14 @@ def test_sensitivity_ranks_every_linear_and_kept_layers_stay_fp32(model, tmp_pat
     modules = dict(quantized.named_modules())
     assert all(type(modules[n]) is torch.nn.Linear for n in keep)
     assert isinstance(modules["qa_outputs"], quantize.QUANTIZED_LINEAR) or "qa_outputs" in keep
+
+
+def test_calibration_draw_is_the_benchmarks_draw():
+    from qa_utils.core.data import load_squad, subset
+
+    train = load_squad("tests/fixtures/mini_squad.json")
+    drawn = quantize.calibration_questions(train, seed=0, n=3)
+    assert drawn["id"] == subset(train, 3, 3)["id"]
+    assert len(quantize.calibration_questions(train, seed=0)) == min(
+        quantize.CALIBRATION_QUESTIONS, len(train)
+    )

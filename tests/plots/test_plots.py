@@ -229,3 +229,24 @@ def test_every_plot_function_is_exported_once_and_sized_only_by_style():
     assert len(defined) == len(set(defined)), "a plot function name is defined twice"
     assert {n for n in plots.__all__ if n.startswith("plot_")} == set(defined)
     assert {"new_figure", "save_figure"} <= set(plots.__all__)
+
+
+def test_ipython_shows_a_figure_as_png_whatever_the_backend():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        assert plots.style.register_png_display(shell)
+        fig, ax = plots.new_figure("single")
+        ax.plot([0, 1])
+        data, _ = shell.display_formatter.format(fig)
+        assert data["image/png"].startswith(b"\x89PNG")
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_no_shell_no_registration(monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert not plots.style.register_png_display()

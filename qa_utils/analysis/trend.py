@@ -8,10 +8,11 @@ ER = our shifted F1 - the line's prediction at our SQuAD F1.
 
 The line is fitted by least squares on logit-transformed scores, logit(F1 / 100), the scale
 on which the distribution-shift studies this analysis follows fit their trends (Recht et al.,
-2019; Taori et al., 2020). Why not on F1 itself: F1 is bounded by 0 and 100, and models near the ceiling lose
-fewer points in absolute terms than weaker ones, so a straight line on raw F1 bends at both
-ends; on the logit scale the published points lie on a line (correlation above 0.95 on every
-set), and the line's predictions stay inside (0, 100) for any SQuAD score.
+2019; Taori et al., 2020). Why not on F1 itself: F1 is bounded by 0 and 100, and models
+near the ceiling lose fewer points in absolute terms than weaker ones, so a straight line on
+raw F1 bends at both ends; on the logit scale the published points lie on a line (correlation
+above 0.95 on every set), and the line's predictions stay inside (0, 100) for any SQuAD
+score.
 
 The published SQuAD scores are SQuAD v1.1 *test* scores; ours is measured on the public dev
 set, which is drawn the same way (Rajpurkar et al., 2016), so a dev score stands in for the

@@ -3,9 +3,9 @@
 A plot helper takes a table made elsewhere in `qa_utils` and returns a matplotlib Figure of
 one of the fixed sizes of `style` (which also owns the DPI); a notebook shows it and keeps it
 with `save_figure(fig, run.figures_dir / NAME)`. Modules: `concepts` (notebooks 01 and 03),
-`training` (02), `analysis` (04 and the `analyse` report), `optimize` (05), `robustness`, `shift` and
-`online` (06), `unanswerable` (SQuAD 2.0 in the `analyse` report). They import from lower
-stages of the package; nothing below `qa_utils.workflow` imports them.
+`training` (02), `analysis` (04 and the `analyse` report), `optimize` (05), `robustness`,
+`shift` and `online` (06), `unanswerable` (SQuAD 2.0 in the `analyse` report). They import
+from lower stages of the package; nothing below `qa_utils.workflow` imports them.
 """
 
 from qa_utils.plots.analysis import (

@@ -52,7 +52,7 @@ def read_published(path: str | Path) -> pd.DataFrame:
     bad = scores.notna() & ~((numbers >= 0) & (numbers <= 100))
     if bad.to_numpy().any():
         row, col = np.argwhere(bad.to_numpy())[0]
-        value = scores.iat[row, col]
+        value = scores.iloc[:, col].tolist()[row]  # a Python value, for a readable repr
         raise ValueError(
             f"{path}: row {row}: {scores.columns[col]} {value!r} is not a score in [0, 100]"
         )

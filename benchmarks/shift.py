@@ -17,6 +17,7 @@ without running the model (their speeds come from meta.json).
 Usage (from the repo root):
     nice -n 19 .venv/bin/python -m benchmarks.shift --model runs/quick/model [--questions 20]
     python -m benchmarks.shift --out DIR --reuse       # summaries and figure again, no model
+    python -m benchmarks.shift --replot benchmarks/reference   # the figure from committed files
 """
 
 from __future__ import annotations
@@ -111,15 +112,13 @@ def summarise(tables: dict[str, pd.DataFrame], meta: dict, args: argparse.Namesp
     """Compute every summary, write the CSVs and the figure to --out; return the printed text."""
     from qa_utils.analysis import domains, trend
     from qa_utils.analysis.answer_types import load_spacy
-    from qa_utils.analysis.stats import bootstrap_means
     from qa_utils.plots import plot_shift_trend, save_figure
-    from qa_utils.robustness.shift import shift_table
+    from qa_utils.robustness.shift import bootstrap_by_set, shift_table
 
     out = Path(args.out)
     table = shift_table(tables, n_resamples=args.resamples, seed=args.seed)
     table["questions_per_second"] = table["set"].map(meta["questions_per_second"])
-    boot = {n: bootstrap_means(t["f1"], args.resamples, args.seed + k)
-            for k, (n, t) in enumerate(tables.items())}  # fmt: skip
+    boot = bootstrap_by_set(tables, args.resamples, args.seed)
     published = trend.read_published(published_results_path())
     lines = trend.trend_table(published, table, boot, seed=args.seed)
     featured = domains.featured_tables(tables, load_spacy())
@@ -148,6 +147,16 @@ def summarise(tables: dict[str, pd.DataFrame], meta: dict, args: argparse.Namesp
     ])  # fmt: skip
 
 
+def replot(folder: Path) -> Path:
+    """Redraw shift_trend.png from the committed shift.csv, shift_trend.csv and the leaderboard."""
+    from qa_utils.analysis.trend import read_published
+    from qa_utils.plots import plot_shift_trend, save_figure
+
+    ours, lines = (pd.read_csv(folder / f"{name}.csv") for name in ("shift", "shift_trend"))
+    published = read_published(published_results_path())
+    return save_figure(plot_shift_trend(published, ours, lines), folder / "shift_trend.png")
+
+
 def main() -> None:
     """Run (or reuse) the evaluation, print the tables and write them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,7 +167,13 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--out", default=str(RESULTS), help="folder for records and tables")
     parser.add_argument("--reuse", action="store_true", help="summarise the records in --out")
+    parser.add_argument(
+        "--replot", metavar="DIR", help="only redraw DIR/shift_trend.png from DIR's CSV files"
+    )
     args = parser.parse_args()
+    if args.replot:
+        print(f"figure written to {replot(Path(args.replot))}")
+        return
     passive_openmp()  # before torch loads: idle OpenMP threads must not spin on shared cores
     out = Path(args.out)
     tables, meta = reuse_records(out) if args.reuse else run_model(args, out)

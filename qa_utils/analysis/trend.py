@@ -229,3 +229,16 @@ def nearest_models(
     points["residual"] = points["shifted"] - line.predict(points["squad"])
     order = (points["squad"] - squad_f1).abs().sort_values(kind="stable").index[:k]
     return points.loc[order].sort_values("squad").reset_index(drop=True)
+
+
+def verdict(er_low: float, er_high: float) -> str:
+    """Whether an effective-robustness interval lies above 0, below it, or holds it.
+
+    >>> verdict(0.5, 3.0), verdict(-4.0, -1.0), verdict(-1.0, 2.0)
+    ('more robust than', 'less robust than', 'as robust as')
+    """
+    if er_low > 0:
+        return "more robust than"
+    if er_high < 0:
+        return "less robust than"
+    return "as robust as"

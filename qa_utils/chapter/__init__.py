@@ -1,2 +1,3 @@
 """Helpers that exist for one notebook of the chapter: classic metrics on a classification
-task (concepts), n-gram perplexity (lm), data lengths (curves), published scores (reference)."""
+task (concepts), n-gram perplexity (lm), data lengths (curves), published scores (reference), the
+sentences of notebook 06's distribution-shift part (shift)."""

@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
-from qa_utils.analysis.stats import bootstrap_ci, unpaired_difference
+from qa_utils.analysis.stats import bootstrap_ci, bootstrap_means, unpaired_difference
 from qa_utils.core.data import load_squad, subset
 from qa_utils.core.eval_sets import eval_set_path
 from qa_utils.core.inference import infer
 from qa_utils.core.model import load_qa_model, load_tokenizer
 from qa_utils.project.config import Profile
+from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.probes import quiet_progress
 
 REFERENCE_SET = "squad/dev"
@@ -122,6 +123,88 @@ def shift_table(
     names = [reference, *(name for name in tables if name != reference)]
     rows = [shift_row(n, tables[n], tables[reference], n_resamples, seed) for n in names]
     return pd.DataFrame(rows)
+
+
+def bootstrap_by_set(
+    tables: Mapping[str, pd.DataFrame], n_resamples: int = 1000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Bootstrap means of every set's per-question F1 (each set on its own seed)."""
+    return {
+        name: bootstrap_means(table["f1"], n_resamples, seed + k)
+        for k, (name, table) in enumerate(tables.items())
+    }
+
+
+def set_overview(sets: Mapping[str, Dataset]) -> pd.DataFrame:
+    """Per set: questions, articles, distinct contexts and mean context length in words."""
+    rows = []
+    for name, data in sets.items():
+        contexts = pd.Series(data["context"])
+        rows.append(
+            {
+                "set": name,
+                "questions": len(data),
+                "articles": len(set(data["title"])),
+                "contexts": contexts.nunique(),
+                "context_words": contexts.str.split().str.len().mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def committed(name: str, root: Path = REPO_ROOT) -> pd.DataFrame:
+    """A committed benchmark table, `benchmarks/reference/<name>.csv` (e.g. "shift")."""
+    path = root / "benchmarks" / "reference" / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no committed table (run python -m benchmarks.shift)")
+    return pd.read_csv(path)
+
+
+def interval(value: float, low: float, high: float) -> str:
+    """A value with its interval, for reading: '71.2 [69.9, 72.5]'.
+
+    >>> interval(71.234, 69.91, 72.5)
+    '71.2 [69.9, 72.5]'
+    """
+    return f"{value:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def beside_reference(ours: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:
+    """Our subset's F1 and drop beside the committed full run's, one row per set."""
+    rows = []
+    for mine, theirs in zip(
+        ours.itertuples(), full.set_index("set").loc[ours["set"]].itertuples(), strict=True
+    ):
+        rows.append(
+            {
+                "set": mine.set,
+                "n here": mine.n,
+                "F1 here": interval(mine.f1, mine.f1_low, mine.f1_high),
+                "drop here": interval(mine.drop, mine.drop_low, mine.drop_high),
+                "n full": theirs.n,
+                "F1 full": interval(theirs.f1, theirs.f1_low, theirs.f1_high),
+                "drop full": interval(theirs.drop, theirs.drop_low, theirs.drop_high),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pretraining_shares(config: str | Path, groups: Mapping[str, str]) -> pd.Series:
+    """Share of a sentence-transformers training mix (its data_config.json) per group.
+
+    Each dataset of the mix is sampled in proportion to its `weight`; a group is every
+    dataset whose file name contains the group's pattern (e.g. {"Reddit": "reddit"}).
+    """
+    import json
+
+    mix = pd.DataFrame(json.loads(Path(config).read_text()))
+    total = mix["weight"].sum()
+    return pd.Series(
+        {
+            label: mix.loc[mix["name"].str.contains(pattern, case=False), "weight"].sum() / total
+            for label, pattern in groups.items()
+        }  # fmt: skip
+    )
 
 
 def article_scores(table: pd.DataFrame) -> pd.DataFrame:

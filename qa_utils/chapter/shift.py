@@ -16,8 +16,8 @@ def drop_sentence(table: pd.DataFrame, who: str = "the model") -> str:
     """'{who} scores F on SQuAD dev and loses d [lo, hi] on each set' from a shift table."""
     rows = table.set_index("set")
     losses = "; ".join(
-        f"{interval(r.drop, r.drop_low, r.drop_high)} on {name}"
-        for name, r in rows.drop(index=REFERENCE_SET).iterrows()
+        f"{interval(r.drop, r.drop_low, r.drop_high)} on {r.Index}"
+        for r in rows.drop(index=REFERENCE_SET).itertuples()
     )
     return (
         f"{who} scores {rows.loc[REFERENCE_SET, 'f1']:.1f} F1 on SQuAD dev and loses {losses} "

@@ -114,3 +114,20 @@ def test_answer_sets_answers_named_sets_with_one_model(tmp_path, monkeypatch, ti
     assert set(reddit.table["title"]) == {"Filtered_Reddit_Comments"}
     assert reddit.table["f1"].between(0, 100).all() and reddit.questions_per_second > 0
     assert set(reddit.seconds) == {"features_s", "predict_s", "postprocess_s", shift.SCORE}
+
+
+def test_overview_reference_table_and_pretraining_mix(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_SHARED", str(FIXTURES / "shared"))
+    sets = shift.load_sets(["squadshifts/reddit"])
+    overview = shift.set_overview(sets).iloc[0]
+    assert (overview["questions"], overview["articles"], overview["contexts"]) == (4, 1, 3)
+    ours = shift.shift_table({"squad/dev": scores([100.0, 0.0] * 20)}, n_resamples=50)
+    beside = shift.beside_reference(ours, ours.assign(n=10570))
+    assert beside.loc[0, "n full"] == 10570 and beside.loc[0, "F1 here"] == beside.loc[0, "F1 full"]
+    config = tmp_path / "data_config.json"
+    config.write_text('[{"name": "reddit/2015.jsonl.gz", "weight": 3},'
+                      ' {"name": "squad_pairs.jsonl.gz", "weight": 1}]')  # fmt: skip
+    mix = shift.pretraining_shares(config, {"Reddit": "reddit", "SQuAD": "squad", "x": "none"})
+    assert mix.to_dict() == {"Reddit": 0.75, "SQuAD": 0.25, "x": 0.0}
+    with pytest.raises(FileNotFoundError, match="no committed table"):
+        shift.committed("nothing", root=tmp_path)

@@ -62,7 +62,15 @@ def calibration_sentence(calibration: pd.DataFrame) -> str:
         f"{r.overconfidence:+.1f} points on {r.set} (ECE {r.ece:.1f})"
         for r in calibration.itertuples()
     )
-    return f"Mean confidence minus exact-match rate: {found}."
+    gaps = calibration["overconfidence"]
+    overall = (
+        "under-confident on every set"
+        if (gaps < 0).all()
+        else "over-confident on every set"
+        if (gaps > 0).all()
+        else "over-confident on some sets and under-confident on others"
+    )
+    return f"The model is {overall}; mean confidence minus exact-match rate: {found}."
 
 
 def slice_test_sentence(tests: pd.DataFrame, top: int = 3) -> str:

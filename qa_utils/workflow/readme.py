@@ -59,6 +59,8 @@ def _interval(value: float, low: float, high: float, sign: str = "") -> str:
 @renderer("shift")
 def render_shift(root: Path) -> str:
     """The SQuADShifts table and effective robustness of `benchmarks/shift.py`'s committed run."""
+    import json
+
     import pandas as pd
 
     from qa_utils.analysis.trend import verdict
@@ -82,13 +84,18 @@ def render_shift(root: Path) -> str:
             f"| {r.questions_per_second:.1f} |"
         )
     verdicts = "; ".join(
-        f"{name}: {verdict(r.er_low, r.er_high)} its SQuAD F1 predicts"
+        f"{verdict(r.er_low, r.er_high)} its SQuAD F1 predicts on {name}"
         for name, r in trend.iterrows()
     )
+    meta = json.loads((folder / "shift_meta.json").read_text())
+    load = meta["load_average"]
     return "\n".join(lines) + (
         "\n\nAgainst the trend of the published models with a SQuAD v1.1 score "
         f"({trend['models'].min()} to {trend['models'].max()} per set; a line fitted per set on "
-        f"logit-transformed F1), the quick model is {verdicts}."
+        f"logit-transformed F1), the quick model is {verdicts}. The model answered the "
+        f"{table['n'].sum():,} questions in {meta['total_s'] / 60:.0f} minutes on the 2-core "
+        f"Xeon while other jobs ran (load average {load['start']:.1f} at the start, "
+        f"{load['end']:.1f} at the end)."
         "\n\n![Shifted F1 against SQuAD F1: published models, their trend and the quick model]"
         "(benchmarks/reference/shift_trend.png)\n"
     )

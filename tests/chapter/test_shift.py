@@ -35,3 +35,12 @@ def test_slice_sentences_name_the_largest_excess_and_handle_none():
         "The hardest question word with at least 30 questions: a: *why* (40.0)."
     )
     assert story.hardest_sentence(long.assign(small=True)).startswith("No value")
+
+
+def test_calibration_sentence_says_which_way_the_model_errs():
+    table = pd.DataFrame({"set": ["a", "b"], "overconfidence": [-11.66, -6.3], "ece": [11.7, 6.6]})
+    assert story.calibration_sentence(table) == (
+        "The model is under-confident on every set; mean confidence minus exact-match rate: "
+        "-11.7 points on a (ECE 11.7); -6.3 points on b (ECE 6.6)."
+    )
+    assert "some sets" in story.calibration_sentence(table.assign(overconfidence=[2.0, -1.0]))

@@ -22,6 +22,8 @@ def write_reference(root, er_low: float) -> None:
         "set": ["squadshifts/reddit"], "models": [63], "predicted": [51.25], "er": [4.25],
         "er_low": [er_low], "er_high": [6.0],
     }).to_csv(folder / "shift_trend.csv", index=False)  # fmt: skip
+    meta = '{"total_s": 1138.2, "load_average": {"start": 5.67, "end": 6.5}}'
+    (folder / "shift_meta.json").write_text(meta)
 
 
 def test_the_shift_block_shows_every_set_its_er_and_the_verdict(tmp_path):
@@ -30,7 +32,8 @@ def test_the_shift_block_shows_every_set_its_er_and_the_verdict(tmp_path):
     assert "| squadshifts/reddit | 9,803 | 40.00 [39.00, 41.00] | 55.50 [54.50, 56.50] " in text
     assert "| 16.50 [15.10, 17.90] | 51.25 | +4.25 [+2.50, +6.00] | 38.2 |" in text
     assert "| squad/dev | 10,570 |" in text
-    assert "squadshifts/reddit: more robust than its SQuAD F1 predicts" in text
+    assert "more robust than its SQuAD F1 predicts on squadshifts/reddit" in text
+    assert "the 20,373 questions in 19 minutes" in text and "(load average 5.7 at" in text
     assert "(63 to 63 per set" in text and "shift_trend.png" in text
 
 
@@ -38,5 +41,5 @@ def test_the_block_follows_the_files_not_the_readme(tmp_path):
     write_reference(tmp_path, er_low=-1.0)
     stale = "<!-- generated:shift -->\nmore robust than typed by hand\n<!-- /generated:shift -->"
     rendered = render_readme(stale, tmp_path)
-    assert "as robust as its SQuAD F1 predicts" in rendered
+    assert "as robust as its SQuAD F1 predicts on squadshifts/reddit" in rendered
     assert "typed by hand" not in rendered

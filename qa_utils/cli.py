@@ -51,6 +51,7 @@ from qa_utils.project.paths import project_root
 EPILOG = """examples:
   python -m qa_utils train --profile smoke --output runs/smoke/model
   python -m qa_utils evaluate --model runs/smoke/model --profile smoke --output runs/smoke/eval
+  python -m qa_utils evaluate --model runs/smoke/model --dev-file squadshifts/reddit --output DIR
   python -m qa_utils score ../shared/squad/dev-v1.1.json runs/smoke/eval/predictions.json
   python -m qa_utils score dev-v2.0.json predictions.json --na-prob-file na_probs.json
   python -m qa_utils analyse ../shared/squad/dev-v1.1.json predictions.json --out runs/analysis
@@ -148,7 +149,24 @@ def squad_source(path: str, split: str) -> Path | str:
     from qa_utils.core.data import resolve_squad_source
 
     flag = "--train-file" if split == "train" else "--dev-file"
-    return input_file(path, flag) if path else resolve_squad_source(split)
+    if not path:
+        return resolve_squad_source(split)
+    if split == "validation" and not Path(path).expanduser().exists():
+        return named_eval_set(path)
+    return input_file(path, flag)
+
+
+def named_eval_set(name: str) -> Path:
+    """The file of a named evaluation set (`qa_utils.core.eval_sets`) given as --dev-file."""
+    from qa_utils.core.eval_sets import EVAL_SETS, eval_set_path
+
+    if name not in EVAL_SETS:
+        known = ", ".join(EVAL_SETS)
+        raise UserError(f"--dev-file {name}: no such file, nor a known evaluation set ({known})")
+    try:
+        return eval_set_path(name)
+    except FileNotFoundError as err:
+        raise UserError(f"--dev-file {name}: {err}") from None
 
 
 def _add_profile_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -227,7 +245,8 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dev-file",
         default="",
-        help="SQuAD dev file (default: $QA_SQUAD_DEV, data/squad/, ../shared/squad/, else the Hub)",
+        help="SQuAD dev file or evaluation set name such as squadshifts/amazon "
+        "(default: $QA_SQUAD_DEV, data/squad/, ../shared/squad/, else the Hub)",
     )
     parser.add_argument("--output", required=True, help="folder for the result files")
     _add_profile_flags(parser, skip=("model",))

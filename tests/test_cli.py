@@ -155,6 +155,11 @@ BAD_ARGUMENTS = {
         EARLY,
     ),
     "evaluate output empty": ("{EVALUATE} '{FIXTURE}' --output ''", "--output is empty", EARLY),
+    "evaluate unknown set": (
+        "{EVALUATE} squadshifts/nyt --output '{tmp}/e'",
+        "--dev-file squadshifts/nyt: no such file, nor a known evaluation set",
+        EARLY,
+    ),
     "evaluate max length": (
         "{EVALUATE} '{FIXTURE}' --output '{tmp}/e' --max-length 513",
         "max_length=513 is longer",

@@ -3,9 +3,9 @@
 A plot helper takes a table made elsewhere in `qa_utils` and returns a matplotlib Figure of
 one of the fixed sizes of `style` (which also owns the DPI); a notebook shows it and keeps it
 with `save_figure(fig, run.figures_dir / NAME)`. Modules: `concepts` (notebooks 01 and 03),
-`training` (02), `analysis` (04 and the `analyse` report), `optimize` (05), `robustness` and
-`online` (06), `unanswerable` (SQuAD 2.0 in the `analyse` report). They import from lower
-stages of the package; nothing below `qa_utils.workflow` imports them.
+`training` (02), `analysis` (04 and the `analyse` report), `optimize` (05), `robustness`,
+`shift` and `online` (06), `unanswerable` (SQuAD 2.0 in the `analyse` report). They import
+from lower stages of the package; nothing below `qa_utils.workflow` imports them.
 """
 
 from qa_utils.plots.analysis import (
@@ -27,6 +27,7 @@ from qa_utils.plots.concepts import (
 from qa_utils.plots.online import plot_online
 from qa_utils.plots.optimize import plot_pruning, plot_tradeoff
 from qa_utils.plots.robustness import plot_article_scores, plot_robustness
+from qa_utils.plots.shift import plot_domain_slices, plot_shift_trend
 from qa_utils.plots.style import DPI, SIZES, new_figure, save_figure
 from qa_utils.plots.training import plot_lengths, plot_training_curve
 from qa_utils.plots.unanswerable import (
@@ -47,6 +48,7 @@ __all__ = [
     "plot_confusion",
     "plot_coverage_risk",
     "plot_cv_compare",
+    "plot_domain_slices",
     "plot_error_categories",
     "plot_lengths",
     "plot_online",
@@ -55,6 +57,7 @@ __all__ = [
     "plot_pruning",
     "plot_reliability",
     "plot_robustness",
+    "plot_shift_trend",
     "plot_simulated_online",
     "plot_slice",
     "plot_slice_grid",

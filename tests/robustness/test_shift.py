@@ -76,3 +76,58 @@ def test_article_scores_spread_and_topic_comparison():
     assert comparison["group"].tolist() == ["seen topics", "unseen topics", "difference"]
     diff = comparison.iloc[2]
     assert diff["f1"] == pytest.approx(82.5) and diff["f1_low"] <= 82.5 <= diff["f1_high"]
+
+
+def scores(f1: list[float]) -> pd.DataFrame:
+    """A per-example table with just the scores (EM = F1 for 0/100 scores)."""
+    return pd.DataFrame({"em": f1, "f1": f1})
+
+
+def test_shift_table_puts_the_reference_first_and_measures_unpaired_drops():
+    tables = {
+        "squadshifts/reddit": scores([0.0, 100.0] * 50),
+        "squad/dev": scores([100.0, 100.0, 100.0, 0.0] * 50),
+    }
+    table = shift.shift_table(tables, n_resamples=300).set_index("set")
+    assert table.index.tolist() == ["squad/dev", "squadshifts/reddit"]
+    assert table.loc["squad/dev", "drop"] == 0
+    reddit = table.loc["squadshifts/reddit"]
+    assert reddit["drop"] == pytest.approx(25.0) and reddit["em_drop"] == pytest.approx(25.0)
+    assert reddit["drop_low"] < 25.0 < reddit["drop_high"]
+    assert reddit["f1_low"] < 50.0 < reddit["f1_high"]
+    with pytest.raises(KeyError, match="reference set 'squad/dev'"):
+        shift.shift_table({"squadshifts/reddit": scores([0.0])})
+
+
+def test_answer_sets_answers_named_sets_with_one_model(tmp_path, monkeypatch, tiny_bert):
+    from qa_utils.core.model import load_tokenizer
+    from qa_utils.project.config import get_profile
+
+    monkeypatch.setenv("QA_SHARED", str(FIXTURES / "shared"))
+    model_dir = tmp_path / "model"
+    tiny_bert().save_pretrained(model_dir)
+    load_tokenizer("embedded").save_pretrained(model_dir)
+    sets = shift.load_sets(["squad/dev", "squadshifts/reddit"], n_questions=3, seed=0)
+    results = shift.answer_sets(model_dir, get_profile("smoke", max_length=96, doc_stride=32), sets)
+    assert [len(r.table) for r in results.values()] == [3, 3]
+    reddit = results["squadshifts/reddit"]
+    assert set(reddit.table["title"]) == {"Filtered_Reddit_Comments"}
+    assert reddit.table["f1"].between(0, 100).all() and reddit.questions_per_second > 0
+    assert set(reddit.seconds) == {"features_s", "predict_s", "postprocess_s", shift.SCORE}
+
+
+def test_overview_reference_table_and_pretraining_mix(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_SHARED", str(FIXTURES / "shared"))
+    sets = shift.load_sets(["squadshifts/reddit"])
+    overview = shift.set_overview(sets).iloc[0]
+    assert (overview["questions"], overview["articles"], overview["contexts"]) == (4, 1, 3)
+    ours = shift.shift_table({"squad/dev": scores([100.0, 0.0] * 20)}, n_resamples=50)
+    beside = shift.beside_reference(ours, ours.assign(n=10570))
+    assert beside.loc[0, "n full"] == 10570 and beside.loc[0, "F1 here"] == beside.loc[0, "F1 full"]
+    config = tmp_path / "data_config.json"
+    config.write_text('[{"name": "reddit/2015.jsonl.gz", "weight": 3},'
+                      ' {"name": "squad_pairs.jsonl.gz", "weight": 1}]')  # fmt: skip
+    mix = shift.pretraining_shares(config, {"Reddit": "reddit", "SQuAD": "squad", "x": "none"})
+    assert mix.to_dict() == {"Reddit": 0.75, "SQuAD": 0.25, "x": 0.0}
+    with pytest.raises(FileNotFoundError, match="no committed table"):
+        shift.committed("nothing", root=tmp_path)

@@ -3,7 +3,8 @@
 The SQuAD 2.0 dev set (35 articles) is split by article into two halves (seeded,
 `qa_utils.robustness.shift.split_topics`). The report half is only ever scored; the other half
 gives route (b)'s training questions and, from held-out paragraphs, the validation slice on
-which every tuned threshold is chosen (`qa_utils.core.records.tune_null_threshold`):
+which every tuned threshold is chosen (`qa_utils.chapter.unanswerable` holds the split and
+the scoring, shared with notebook 07):
 
 1. the v1.1 model, never abstaining (what a SQuAD v1.1 model does out of the box);
 2. the same model with a no-answer threshold tuned on the validation slice;
@@ -44,23 +45,21 @@ from pathlib import Path
 import pandas as pd
 from datasets import Dataset
 
-from qa_utils.analysis.unanswerable import breakdown
+from qa_utils.chapter.unanswerable import (
+    decided_table,
+    dev_splits,
+    dev_v2_path,
+    tuned_threshold,
+    undecided,
+    way_rows,
+)
 from qa_utils.core.data import load_squad
-from qa_utils.core.inference import infer
-from qa_utils.core.model import load_qa_model, load_tokenizer
-from qa_utils.core.postprocess import Prediction, at_threshold
-from qa_utils.core.records import build_records, tune_null_threshold
 from qa_utils.project.config import RUN_CONFIG, InferenceSettings, Profile, get_profile
 from qa_utils.project.io import atomic_write_json, atomic_write_table, atomic_write_text
-from qa_utils.project.paths import shared_dir
-from qa_utils.robustness.shift import split_topics, topic_datasets
 from qa_utils.training.train import train, training_questions
 from qa_utils.training.unanswerable import training_examples
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_V2 = shared_dir() / "squad" / "dev-v2.0-rebuilt.json"
-VALIDATION_SHARE = 0.2
-"""Share of the training half's paragraphs held out as the validation slice."""
 
 WAYS = ("v1", "a", "b")
 """The parts of the comparison: the v1.1 model's two ways, route (a), route (b)."""
@@ -75,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--profile", default="quick", help="model, window and training settings")
     add("--model", help="a SQuAD v1.1 model folder (default: train one like route (a), v1.1)")
-    add("--dev-file", default=str(DEV_V2), help="the SQuAD 2.0 dev set")
+    add("--dev-file", default=str(dev_v2_path()), help="the SQuAD 2.0 dev set")
     add("--questions", type=int, default=0, help="validation and report questions (0: all)")
     add("--train-questions", type=int, default=0, help="route (a)'s v1.1 questions (0: profile)")
     add("--route-b-questions", type=int, default=0, help="route (b)'s (0: as many as route (a))")
@@ -87,43 +86,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def splits(dev: Dataset, questions: int, train_questions: int, seed: int) -> dict[str, Dataset]:
-    """Route (b)'s training questions, the validation slice and the report half, by article."""
-    halves = split_topics(dev, unseen_fraction=0.5, seed=seed)
-    train_b, validation, report = topic_datasets(
-        dev, halves, train_questions, questions, VALIDATION_SHARE, seed
-    )
-    return {"train_b": train_b, "validation": validation, "report": report}
-
-
-def scored(model_dir: str | Path, examples: Dataset, settings: InferenceSettings) -> dict:
-    """Predictions with their no-answer scores, not yet decided (threshold inf)."""
-    never = dataclasses.replace(settings, null_threshold=math.inf)
-    net, tokenizer = load_qa_model(model_dir), load_tokenizer(model_dir)
-    return infer(net, tokenizer, examples, never).predictions
-
-
-def way_rows(
+def report_rows(
     name: str,
-    report: Dataset,
-    predictions: dict[str, Prediction],
+    sets: dict[str, Dataset],
+    predictions: dict,
     threshold: float,
     args: argparse.Namespace,
 ) -> pd.DataFrame:
-    """One way's breakdown on the report half at `threshold`."""
-    decided = {k: at_threshold(p, threshold) for k, p in predictions.items()}
-    table = build_records(report, decided).table
-    rows = breakdown(table, args.bootstrap, args.seed)
-    impossible = table["is_impossible"]
-    shares = [
-        table["abstained"][mask].mean() for mask in (impossible | True, ~impossible, impossible)
-    ]
-    return rows.assign(way=name, threshold=threshold, abstained=shares)
-
-
-def tuned(model_dir: str | Path, validation: Dataset, settings: InferenceSettings) -> float:
-    """The threshold with the best F1 on the validation slice."""
-    return tune_null_threshold(validation, scored(model_dir, validation, settings))[1]
+    """One way's rows on the report half at `threshold`."""
+    table = decided_table(sets["report"], predictions, threshold)
+    return way_rows(name, table, threshold, args.bootstrap, args.seed)
 
 
 def trained_on(model_dir: str | Path) -> int | None:
@@ -144,11 +116,11 @@ def v1_part(
     v1_dir: str, sets: dict[str, Dataset], settings: InferenceSettings, args: argparse.Namespace
 ) -> pd.DataFrame:
     """The v1.1 model on the report half, never abstaining and at its tuned threshold."""
-    report = scored(v1_dir, sets["report"], settings)
-    threshold = tuned(v1_dir, sets["validation"], settings)
+    report = undecided(v1_dir, sets["report"], settings)
+    threshold = tuned_threshold(v1_dir, sets["validation"], settings)
     ways = [("v1.1 model, never abstains", math.inf), ("v1.1 model, tuned threshold", threshold)]
     sizes = {"start": "", "train_questions": trained_on(v1_dir), "train_unanswerable": 0}
-    rows = [way_rows(name, sets["report"], report, t, args) for name, t in ways]
+    rows = [report_rows(name, sets, report, t, args) for name, t in ways]
     return pd.concat(rows, ignore_index=True).assign(**sizes)
 
 
@@ -161,9 +133,9 @@ def route_part(
 ) -> pd.DataFrame:
     """Train route `way` (or reuse its finished run) and score it at its tuned threshold."""
     result = train(profile, examples, Path(args.out) / "models" / f"route_{way}")
-    threshold = tuned(result.model_dir, sets["validation"], profile.inference)
-    predictions = scored(result.model_dir, sets["report"], profile.inference)
-    rows = way_rows(f"route ({way})", sets["report"], predictions, threshold, args)
+    threshold = tuned_threshold(result.model_dir, sets["validation"], profile.inference)
+    predictions = undecided(result.model_dir, sets["report"], profile.inference)
+    rows = report_rows(f"route ({way})", sets, predictions, threshold, args)
     sizes = training_sizes(examples, STARTS[args.start])
     return rows.assign(**sizes, train_seconds=round(result.train_seconds))
 
@@ -185,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = load_squad(split="train")
     v1_questions = training_questions(pool, base)
     route_a = training_examples(v1_questions, pool, True, args.seed)
-    sets = splits(
+    sets = dev_splits(
         load_squad(args.dev_file), args.questions, args.route_b_questions or len(route_a), args.seed
     )
     v1_dir = args.model or str(train(base, v1_questions, out / "models" / "v1").model_dir)

@@ -106,3 +106,39 @@ def reference_comparison(folder: str | Path | None = None) -> pd.DataFrame | Non
     """The committed four-way comparison (None in a copy of the project without it)."""
     path = Path(folder or project_root() / "benchmarks" / "reference") / REFERENCE
     return pd.read_csv(path) if path.is_file() else None
+
+
+GROUPS = {"all": "overall", "HasAns": "HasAns", "NoAns": "NoAns"}
+
+
+def f1_text(rows: pd.DataFrame, way: str, group: str = "all") -> str:
+    """A way's F1 with its 95% interval, as "58.3 [56.1, 60.4]".
+
+    >>> rows = pd.DataFrame({"way": ["w"], "group": ["all"], "f1": [58.31],
+    ...                      "f1_low": [56.08], "f1_high": [60.44]})
+    >>> f1_text(rows, "w")
+    '58.3 [56.1, 60.4]'
+    """
+    row = rows[(rows["way"] == way) & (rows["group"] == group)].iloc[0]
+    return f"{row['f1']:.1f} [{row['f1_low']:.1f}, {row['f1_high']:.1f}]"
+
+
+def comparison_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One line per way: overall, HasAns and NoAns F1 with intervals, threshold, abstained share.
+
+    Args:
+        rows: `way_rows` of one or more ways (the committed comparison has this shape).
+    """
+    ways = list(dict.fromkeys(rows["way"]))
+    table = pd.DataFrame(
+        {
+            f"{label} F1 [95% CI]": [f1_text(rows, w, g) for w in ways]
+            for g, label in GROUPS.items()
+        },
+        index=pd.Index(ways, name="way"),
+    )
+    overall = rows[rows["group"] == "all"].set_index("way").loc[ways]
+    table["threshold"] = overall["threshold"].round(3)
+    table["abstained"] = overall["abstained"].map("{:.0%}".format)
+    table["questions"] = overall["n"]
+    return table

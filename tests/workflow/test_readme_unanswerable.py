@@ -41,6 +41,6 @@ def test_block_says_when_nothing_is_committed(tmp_path):
 
 def test_render_readme_fills_the_block(tmp_path):
     _reference(tmp_path)
-    text = "x\n<!-- generated:unanswerable -->\nold\n<!-- /generated:unanswerable -->\ny\n"
+    text = "x\n<!-- generated:unanswerable -->\nSTALE\n<!-- /generated:unanswerable -->\ny\n"
     rendered = render_readme(text, tmp_path)
-    assert "old" not in rendered and "| route (a) " in rendered and rendered.endswith("-->\ny\n")
+    assert "STALE" not in rendered and "| route (a) " in rendered and rendered.endswith("-->\ny\n")

@@ -693,3 +693,30 @@ def render_shift(root: Path) -> str:
         "\n\n![Shifted F1 against SQuAD F1: published models, their trend and the quick model]"
         "(benchmarks/reference/shift_trend.png)\n"
     )
+
+
+@renderer("unanswerable")
+def unanswerable_block(root: Path) -> str:
+    """The four-way SQuAD 2.0 comparison (`benchmarks/reference/unanswerable.csv`)."""
+    # The chapter module loads torch; only this block needs it.
+    from qa_utils.chapter.unanswerable import comparison_table, reference_comparison
+
+    rows = reference_comparison(root / "benchmarks" / "reference")
+    if rows is None:
+        return "_No committed comparison yet (`benchmarks/reference/unanswerable.csv`)._"
+    overall = rows[rows["group"] == "all"].drop_duplicates("way").set_index("way")
+    table = comparison_table(rows).drop(columns="questions")
+    started = overall["start"].fillna("").astype(str)
+    table["trained on (unanswerable)"] = [
+        f"{int(n):,} ({int(u):,})" + (f", from the {s}" if s else "")
+        for n, u, s in zip(
+            overall["train_questions"], overall["train_unanswerable"], started, strict=True
+        )
+    ]
+    n = int(overall["n"].iloc[0])
+    note = (
+        f"F1 on {n:,} questions of the report half (articles no way trained or tuned on), "
+        "95% bootstrap intervals; threshold: null score minus best span score (inf: never "
+        "abstains), chosen on the validation slice."
+    )
+    return table.to_markdown() + "\n\n" + note

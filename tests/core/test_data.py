@@ -644,6 +644,35 @@ def test_bad_v2_parquet_row_names_the_field(mini_v2, tmp_path):
         load_squad(path)
 
 
+PARQUET_V2_CASES = {
+    "impossible_with_answers": (
+        lambda rs: rs[1].update(is_impossible=True),
+        "row 1: is_impossible: is true, but the question has",
+    ),
+    "possible_without_answers": (
+        lambda rs: rs[3].update(is_impossible=False),
+        "row 3: is_impossible: is false, but the question has no answers",
+    ),
+    "flag_string": (
+        lambda rs: [r.update(is_impossible=str(r["is_impossible"]).lower()) for r in rs],
+        "row 0: is_impossible: expected a boolean, got str",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PARQUET_V2_CASES)
+def test_bad_v2_parquet_names_file_row_and_field_in_one_line(case, mini_v2, tmp_path):
+    mutate, expected = PARQUET_V2_CASES[case]
+    records = copy.deepcopy(mini_v2.to_list())
+    mutate(records)
+    path = tmp_path / f"{case}.parquet"
+    pq.write_table(pa.Table.from_pylist(records), path)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(caught.value)
+
+
 def test_v2_strict_false_drops_only_the_bad_questions(nested_v2, tmp_path):
     _v2_at(nested_v2, 0, 0, 0)["is_impossible"] = True
     _v2_at(nested_v2, 1, 0, 2)["is_impossible"] = "yes"

@@ -361,3 +361,15 @@ def test_read_na_probs_keeps_the_file_order(tmp_path):
     path = tmp_path / "na.json"
     path.write_text('{"b": 0.5, "a": 1, "c": 0.0}', encoding="utf-8")
     assert list(read_na_probs(path).items()) == [("b", 0.5), ("a", 1), ("c", 0.0)]
+
+
+def test_cli_rejects_a_bad_v2_dataset_in_one_line(mini_v2, tmp_path, capsys):
+    nested = json.loads(MINI_V2.read_text(encoding="utf-8"))
+    nested["data"][0]["paragraphs"][0]["qas"][0]["is_impossible"] = True
+    data_path = _write(tmp_path / "bad_v2.json", nested)
+    pred_path = _write(tmp_path / "p.json", _gold_file(mini_v2))
+    assert main([str(data_path), str(pred_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    expected = "data[0].paragraphs[0].qas[0].is_impossible: is true, but the question has"
+    assert err.startswith(f"error: {data_path}: {expected}")

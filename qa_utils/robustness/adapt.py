@@ -22,6 +22,8 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from qa_utils.analysis.stats import bootstrap_ci
 from qa_utils.project.config import Profile, validate_profile
+from qa_utils.project.io import read_table
+from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.probes import model_predictor, score_table
 from qa_utils.training.train import TrainResult, train
 
@@ -41,6 +43,14 @@ class DomainSplit:
     def groups(self) -> dict[str, set[str]]:
         """The groups (titles) of each part."""
         return {name: set(getattr(self, name)[GROUP]) for name in ("pool", "validation", "test")}
+
+    def sizes(self) -> pd.DataFrame:
+        """Questions and groups (products) of each part."""
+        return pd.DataFrame(
+            {"questions": [len(getattr(self, n)) for n in self.groups()],
+             "products": [len(g) for g in self.groups().values()]},
+            index=list(self.groups()),
+        )  # fmt: skip
 
 
 def _hold_out_groups(groups: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +172,49 @@ def point_row(
         row.update({f"{name}_{key}": value for key, value in values.items()})
         row[f"{name}_questions"] = len(table)
     return row
+
+
+def adaptation_curve(
+    model: str | Path,
+    pool: Dataset,
+    tests: Mapping[str, Dataset],
+    profile: Profile,
+    sizes: tuple[int, ...],
+    out_dir: str | Path,
+    seed: int = 0,
+    resamples: int = 1000,
+) -> pd.DataFrame:
+    """One seed of the curve: the unadapted model (size 0), then one adapted model per size.
+
+    Args:
+        model: the trained model to adapt.
+        pool: the questions to draw samples from (never the test groups).
+        tests: named test sets, each scored by every model ({"amazon": ..., "squad": ...}).
+        profile: training and inference settings.
+        sizes: sample sizes; the samples are nested (`draw_sample`).
+        out_dir: the adapted models go to `out_dir/size<n>-seed<seed>`.
+        seed: draws the samples and seeds training.
+        resamples: bootstrap resamples of the intervals.
+    """
+    base = score_model(model, tests, profile)
+    rows = [point_row(0, seed, base, base, resamples)]
+    for size in sizes:
+        folder = Path(out_dir) / f"size{size}-seed{seed}"
+        result = adapt(model, draw_sample(pool, size, seed), profile, folder, seed)
+        scores = score_model(result.model_dir, tests, profile)
+        rows.append(
+            point_row(size, seed, scores, base, resamples) | {"train_seconds": result.train_seconds}
+        )
+    return pd.DataFrame(rows)
+
+
+REFERENCE_CURVE = Path("benchmarks") / "reference" / "adapt.csv"
+"""The committed curve of `benchmarks/adapt.py` (three seeds per size), in the repository."""
+
+
+def reference_curve(root: Path | None = None) -> pd.DataFrame:
+    """The committed adaptation curve (one row per size and seed)."""
+    return read_table((root or REPO_ROOT) / REFERENCE_CURVE)
 
 
 def curve_summary(curve: pd.DataFrame, target: str = "amazon", kept: str = "squad") -> pd.DataFrame:

@@ -214,7 +214,10 @@ REFERENCE_CURVE = Path("benchmarks") / "reference" / "adapt.csv"
 
 def reference_curve(root: Path | None = None) -> pd.DataFrame:
     """The committed adaptation curve (one row per size and seed)."""
-    return read_table((root or REPO_ROOT) / REFERENCE_CURVE)
+    path = (root or REPO_ROOT) / REFERENCE_CURVE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no committed curve; run python -m benchmarks.adapt")
+    return read_table(path)
 
 
 def curve_summary(curve: pd.DataFrame, target: str = "amazon", kept: str = "squad") -> pd.DataFrame:

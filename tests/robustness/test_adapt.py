@@ -130,6 +130,8 @@ def test_summary_and_sentence_follow_the_points():
 
 
 def test_reference_curve_reads_the_committed_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run python -m benchmarks.adapt"):
+        adapt.reference_curve(tmp_path)
     target = tmp_path / adapt.REFERENCE_CURVE
     target.parent.mkdir(parents=True)
     curve().to_csv(target, index=False)

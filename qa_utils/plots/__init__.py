@@ -8,6 +8,7 @@ with `save_figure(fig, run.figures_dir / NAME)`. Modules: `concepts` (notebooks 
 from lower stages of the package; nothing below `qa_utils.workflow` imports them.
 """
 
+from qa_utils.plots.adapt import plot_adaptation
 from qa_utils.plots.analysis import (
     plot_answer_type_confusion,
     plot_comparison,
@@ -41,6 +42,7 @@ __all__ = [
     "SIZES",
     "new_figure",
     "plot_abstain_confusion",
+    "plot_adaptation",
     "plot_against_published",
     "plot_answer_type_confusion",
     "plot_article_scores",

@@ -37,6 +37,7 @@ from datasets import Dataset
 from qa_utils.analysis.stats import bootstrap_ci, paired_test
 from qa_utils.core.metrics import normalize_answer
 from qa_utils.robustness.perturb import Perturbation, example_rng
+from qa_utils.robustness.probes import Predictor, evaluate_perturbations
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -195,7 +196,8 @@ def name_mapping(
 
 
 def replace_mentions(text: str, mapping: Mapping[str, str]) -> tuple[str, list[tuple[int, ...]]]:
-    """Replace every mention in `text`; also return each (old_start, old_end, new_start, new_end)."""
+    """Replace every mention in `text`; also return the edits (old_start, old_end, new_start,
+    new_end)."""
     if not mapping:
         return text, []
     parts, edits, last, shift = [], [], 0, 0
@@ -349,3 +351,15 @@ def contrast_table(scores: pd.DataFrame, n_resamples: int = 1000, seed: int = 0)
              "high": test.ci_high, "p_value": test.p_value}
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def name_swap_scores(
+    predict: Predictor, examples: Dataset, persons: Mapping[str, Sequence[Person]], seed: int = 0
+) -> pd.DataFrame:
+    """Answer the clean questions and every name group's version in one call, and score them.
+
+    Returns:
+        The long table of `probes.evaluate_perturbations` with an answer_changed column.
+    """
+    scores = evaluate_perturbations(predict, examples, name_swaps(persons, seed))
+    return scores.assign(answer_changed=answer_changed(scores, examples, persons, seed))

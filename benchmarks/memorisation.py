@@ -37,7 +37,7 @@ def table_lines(table: pd.DataFrame) -> list[str]:
     ]
     for r in table.itertuples():
         f1 = f"{r.f1:.2f} [{r.f1_low:.2f}, {r.f1_high:.2f}]"
-        gap = f"{r.gap:+.2f} [{r.gap_low:+.2f}, {r.gap_high:+.2f}]"
+        gap = f"{r.gap:+.2f} [{r.gap_low:+.2f}, {r.gap_high:+.2f}]" if r.gap else "-"
         lines.append(
             f"{r.group:<22} {r.n:>5} {r.em:>6.2f} {f1:>22} {gap:>26} "
             f"{r.auc_confidence:>8.3f} {r.auc_f1:>7.3f}"

@@ -83,8 +83,12 @@ def memorisation_table(
     rows = []
     for name, part in by_group.items():
         low, high = bootstrap_ci(part["f1"].to_numpy(), n_resamples, seed)
-        gap = unpaired_difference(reference["f1"].to_numpy(), part["f1"].to_numpy(),
-                                  n_resamples, seed)  # fmt: skip
+        gap = (
+            (0.0, np.nan, np.nan)
+            if name == TRAINED
+            else unpaired_difference(reference["f1"].to_numpy(), part["f1"].to_numpy(),
+                                     n_resamples, seed)
+        )  # fmt: skip
         auc = [membership_auc(reference[c].to_numpy(), part[c].to_numpy())
                for c in ("confidence", "f1")]  # fmt: skip
         rows.append(

@@ -54,6 +54,7 @@ def test_table_reports_the_gap_against_the_trained_group():
         parts.append(pd.DataFrame({"group": name, "em": hit, "f1": hit, "confidence": hit / 100}))
     table = memorisation.memorisation_table(pd.concat(parts), 500, 0).set_index("group")
     assert table.loc[memorisation.TRAINED, "gap"] == 0.0
+    assert np.isnan(table.loc[memorisation.TRAINED, "gap_low"])
     same = table.loc[memorisation.SAME_ARTICLES]
     assert same["gap_low"] > 20 and same["auc_confidence"] > 0.6
     assert same["f1_low"] < same["f1"] < same["f1_high"]

@@ -37,7 +37,8 @@ def off_diagonal(confusion: pd.DataFrame, min_questions: int = 30, n: int = 3) -
         for pred in confusion.columns
         if gold != pred and totals[gold] >= min_questions
     ]  # fmt: skip
-    return pd.DataFrame(cells, columns=columns).nlargest(n, "share").reset_index(drop=True)
+    table = pd.DataFrame(cells, columns=columns).astype({"share": float})
+    return table.nlargest(n, "share").reset_index(drop=True)
 
 
 def labeller_counts(rule_types: list[str], spacy_types: list[str]) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 Each function turns a table the notebook already has into the few values a sentence quotes:
 the largest off-diagonal cells of the answer-type confusion, the two answer-type labellers
-side by side, a verdict on a slice against the rest, and the committed benchmark outputs
-shown beside the notebook's smaller runs.
+side by side, a verdict on a slice against the rest, the committed benchmark outputs shown
+beside the notebook's smaller runs, and the sentences on the name swap and on memorisation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from qa_utils.analysis.answer_types import ANSWER_TYPES
 from qa_utils.analysis.stats import unpaired_difference
 from qa_utils.project.io import read_table
 from qa_utils.project.paths import REPO_ROOT
+from qa_utils.robustness.memorisation import SAME_ARTICLES, UNSEEN_ARTICLES
 
 REFERENCE_DIR = REPO_ROOT / "benchmarks" / "reference"
 
@@ -118,3 +119,47 @@ def beside(
     if reference is not None:
         parts["benchmark"] = with_intervals(reference, key, columns)
     return pd.concat(parts, axis=1)
+
+
+def name_swap_sentence(contrasts: pd.DataFrame, groups: pd.DataFrame, where: str) -> str:
+    """What the name swap found: the EA - AA difference with its interval, and changed answers.
+
+    Args:
+        contrasts: `robustness.fairness.contrast_table`.
+        groups: `robustness.fairness.group_table` (clean first).
+        where: Whose result it is ("This run", "The benchmark").
+    """
+    row, swapped = contrasts.set_index("contrast").loc["EA - AA"], groups.iloc[1:]
+    seen = (
+        "includes 0: no difference between the groups shows"
+        if row["low"] <= 0 <= row["high"]
+        else "excludes 0: the model scores the two groups differently"
+    )
+    return (
+        f"{where}: on {int(row['n']):,} questions, F1 with EA names minus F1 with AA names is "
+        f"{row['difference']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] (paired sign-flip "
+        f"p = {row['p_value']:.3f}); the interval {seen}. Renaming alone changes "
+        f"{swapped['changed'].min():.1f}-{swapped['changed'].max():.1f}% of the answers."
+    )
+
+
+def membership_sentence(table: pd.DataFrame, where: str) -> str:
+    """The memorisation gaps and what they mean for membership inference, in two sentences.
+
+    Args:
+        table: `robustness.memorisation.memorisation_table`.
+        where: Whose result it is ("This run", "The benchmark").
+    """
+    t = table.set_index("group")
+    same, other = t.loc[SAME_ARTICLES], t.loc[UNSEEN_ARTICLES]
+    auc = same["auc_confidence"]
+    risk = "little" if auc < 0.55 else "a weak signal" if auc < 0.65 else "a clear signal"
+    return (
+        f"{where}: F1 on the training questions minus F1 on unseen questions of the same "
+        f"articles is {same['gap']:+.1f} [{same['gap_low']:+.1f}, {same['gap_high']:+.1f}], and "
+        f"minus F1 on unseen articles {other['gap']:+.1f} [{other['gap_low']:+.1f}, "
+        f"{other['gap_high']:+.1f}]. An attacker who calls a question 'trained' when the model is "
+        f"confident reaches a membership AUC of {auc:.2f} against unseen questions of the same "
+        f"articles (0.5 is chance), so the answers reveal {risk} about which questions it was "
+        f"trained on."
+    )

@@ -43,3 +43,18 @@ def test_beside_puts_run_and_benchmark_side_by_side(tmp_path):
     assert table.loc["a", ("benchmark", "F1")] == "1.00 [0.50, 1.50]"
     assert table.loc["b", ("this run", "F1")] == "2.00"
     assert errors.reference_output("missing.csv", tmp_path) is None
+
+
+def test_sentences_quote_the_tables():
+    contrasts = pd.DataFrame({"contrast": ["EA - AA"], "n": [600], "difference": [-1.5],
+                              "low": [-3.0], "high": [-0.1], "p_value": [0.04]})  # fmt: skip
+    groups = pd.DataFrame({"condition": ["clean", "EA male", "AA male"], "changed": [0, 5, 7.5]})
+    text = errors.name_swap_sentence(contrasts, groups, "Here")
+    assert "on 600 questions" in text and "-1.50 [-3.00, -0.10]" in text
+    assert "excludes 0" in text and "5.0-7.5%" in text
+    memorised = pd.DataFrame({"group": ["trained", "unseen, same articles", "unseen articles"],
+                              "gap": [0, 12.0, 15.0], "gap_low": [np.nan, 9.0, 11.0],
+                              "gap_high": [np.nan, 15.0, 19.0],
+                              "auc_confidence": [0.5, 0.61, 0.66]})  # fmt: skip
+    text = errors.membership_sentence(memorised, "Here")
+    assert "+12.0 [+9.0, +15.0]" in text and "AUC of 0.61" in text and "a weak signal" in text

@@ -10,9 +10,12 @@
    per-article mean F1 larger than shuffling the per-question F1 across articles gives
    (`qa_utils.analysis.stats.group_spread_test`)?
 
+Outputs: fairness.txt / fairness.csv / fairness_contrasts.csv (part "names") and
+fairness_parity.txt / fairness_parity.csv (part "parity").
+
 Usage (from the repo root; heavy: through the shared lock on a shared machine):
     python -m benchmarks.fairness --model runs/quick/model --candidates 5000 --questions 600 \
-        --out benchmarks/reference
+        --out benchmarks/reference [--parts names,parity]
 """
 
 from __future__ import annotations
@@ -104,8 +107,47 @@ def parity(args: argparse.Namespace, model: str, lines: list[str]) -> SpreadTest
     return group_spread_test(records["f1"], records["title"], args.resamples, args.seed)
 
 
+def header(args: argparse.Namespace) -> str:
+    """Model, profile, machine and load: the first line of every output."""
+    from qa_utils.project.system import hardware_info
+
+    info, load = hardware_info(), os.getloadavg()
+    return (
+        f"model {args.model}, profile {args.profile}; {info['cpu']}, {info['cpu_count']} cores, "
+        f"torch threads {info['torch_threads']}; load average (1 min) {load[0]:.1f}"
+    )
+
+
+def finish(lines: list[str], started: float, path: Path) -> None:
+    """Add the total time, print the lines and write them to `path`."""
+    lines.append(f"total {time.perf_counter() - started:.0f} s")
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    atomic_write_text(path, text)
+
+
+def run_name_swap(args: argparse.Namespace) -> None:
+    """The name-swap part: fairness.csv, fairness_contrasts.csv and fairness.txt."""
+    started, lines = time.perf_counter(), [header(args)]
+    predict = probes.model_predictor(args.model, get_profile(args.profile))
+    groups, contrasts, _ = name_swap(args, predict, lines)
+    lines += ["", *group_lines(groups), "", *contrast_lines(contrasts)]
+    atomic_write_table(args.out / "fairness.csv", groups)
+    atomic_write_table(args.out / "fairness_contrasts.csv", contrasts)
+    finish(lines, started, args.out / "fairness.txt")
+
+
+def run_parity(args: argparse.Namespace) -> None:
+    """The article-parity part: fairness_parity.csv and fairness_parity.txt."""
+    started, lines = time.perf_counter(), [header(args)]
+    spread = parity(args, args.model, lines)
+    lines += parity_lines(spread)
+    atomic_write_table(args.out / "fairness_parity.csv", pd.DataFrame([asdict(spread)]))
+    finish(lines, started, args.out / "fairness_parity.txt")
+
+
 def main() -> None:
-    """Run both measurements, print them, write the tables and the printed text."""
+    """Run the chosen parts, print them, write the tables and the printed text."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="runs/quick/model", help="saved model folder")
     parser.add_argument("--candidates", type=int, default=5000, help="dev questions searched")
@@ -113,32 +155,17 @@ def main() -> None:
     parser.add_argument("--profile", default="quick", help="window and n-best settings")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--no-parity", action="store_true", help="skip the whole-dev-set part")
+    parser.add_argument("--parts", default="names,parity", help="names, parity or both")
     parser.add_argument("--parity-questions", type=int, default=0, help="0: the whole dev set")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the outputs")
     args = parser.parse_args()
     passive_openmp()
-    from qa_utils.project.system import hardware_info
-
-    info, load, started = hardware_info(), os.getloadavg(), time.perf_counter()
-    lines = [
-        f"model {args.model}, profile {args.profile}; {info['cpu']}, {info['cpu_count']} cores, "
-        f"torch threads {info['torch_threads']}; load average (1 min) {load[0]:.1f}"
-    ]
-    predict = probes.model_predictor(args.model, get_profile(args.profile))
-    groups, contrasts, _ = name_swap(args, predict, lines)
-    lines += ["", *group_lines(groups), "", *contrast_lines(contrasts)]
-    spread = None if args.no_parity else parity(args, args.model, lines)
-    if spread is not None:
-        lines += ["", *parity_lines(spread)]
-        atomic_write_table(args.out / "fairness_parity.csv", pd.DataFrame([asdict(spread)]))
-    lines.append(f"total {time.perf_counter() - started:.0f} s")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
     args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_table(args.out / "fairness.csv", groups)
-    atomic_write_table(args.out / "fairness_contrasts.csv", contrasts)
-    atomic_write_text(args.out / "fairness.txt", text)
+    parts = {"names": run_name_swap, "parity": run_parity}
+    for name in args.parts.split(","):
+        if name not in parts:
+            parser.error(f"--parts: unknown part {name!r}; choose from names, parity")
+        parts[name](args)
 
 
 if __name__ == "__main__":

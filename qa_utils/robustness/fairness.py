@@ -82,6 +82,8 @@ NOT_SURNAMES = frozenset(
 
 ROMAN_RE = re.compile(r"^[IVXL]+$")
 
+NEXT_NAME_RE = re.compile(r"\s+[A-Z]")
+
 Person = tuple[str, ...]
 """The strings that name one person (full mentions, then the surname alias), longest first."""
 
@@ -109,11 +111,22 @@ def entity_name(entity: Span) -> str | None:
     return clean_mention(entity.text)
 
 
-def group_mentions(mentions: Iterable[str]) -> list[Person]:
+def common_words(texts: Iterable[str]) -> frozenset[str]:
+    """Words that occur in lower case somewhere in `texts` ("mountains", "media", "singer").
+
+    >>> sorted(common_words(["The Tehachapi Mountains rise over the mountains."]))
+    ['mountains', 'over', 'rise', 'the']
+    """
+    return frozenset(re.findall(r"(?<![\w'])[a-z][a-z'-]*", " ".join(texts)))
+
+
+def group_mentions(mentions: Iterable[str], common: frozenset[str] = frozenset()) -> list[Person]:
     """Group name mentions into people by their last word, in order of first appearance.
 
     Only people named at least once with two or more words count ("Von Miller", then
-    "Miller"): single capitalised words tagged PERSON are too often something else.
+    "Miller"), and only when their last word is not in `common` (words seen in lower case):
+    the small spaCy model tags places, firms and things as PERSON too ("Tehachapi Mountains",
+    "Virgin Media"); real surnames that are also words ("Cook") are lost with them.
 
     >>> group_mentions(["Nikola Tesla", "Edison", "Tesla", "Thomas Edison", "Chopin"])
     [('Nikola Tesla', 'Tesla'), ('Thomas Edison', 'Edison')]
@@ -124,6 +137,8 @@ def group_mentions(mentions: Iterable[str]) -> list[Person]:
         if not words:
             continue
         key = words[-1]
+        if key.lower() in common:
+            continue
         aliases = people.setdefault(key, set())
         aliases.add(mention)
         if len(key) >= 3 and key != mention:
@@ -159,8 +174,9 @@ def find_persons(examples: Dataset, nlp: Language) -> dict[str, list[Person]]:
     questions = person_mentions(examples["question"], nlp)
     answers = person_mentions(first_answers, nlp)
     contexts = person_mentions(examples["context"], nlp)
+    common = common_words(dict.fromkeys(examples["context"]))
     return {
-        i: group_mentions([*q, *a, *c])
+        i: group_mentions([*q, *a, *c], common)
         for i, q, a, c in zip(examples["id"], questions, answers, contexts, strict=True)
     }
 
@@ -202,6 +218,8 @@ def replace_mentions(text: str, mapping: Mapping[str, str]) -> tuple[str, list[t
         return text, []
     parts, edits, last, shift = [], [], 0, 0
     for match in mentions_pattern(mapping).finditer(text):
+        if " " not in match.group() and NEXT_NAME_RE.match(text, match.end()):
+            continue  # a surname alias inside another name: "Gerhard" of "Gerhard Lessing"
         new = mapping[match.group()]
         parts += [text[last : match.start()], new]
         start = match.start() + shift

@@ -149,3 +149,17 @@ def test_changed_answers_and_tables(examples):
     assert contrasts.loc["EA - AA (female names)", "difference"] == pytest.approx(100 / 3)
     assert contrasts.loc["EA - AA (male names)", "difference"] == 0.0
     assert contrasts.loc["male - female", "difference"] == pytest.approx(50 / 3)
+
+
+def test_surname_alias_inside_another_name_is_left_alone():
+    mapping = {"Johann Gerhard": "Jamal", "Gerhard": "Jamal"}
+    text = "Johann Gerhard wrote. Gerhard Lessing replied to Gerhard."
+    assert fairness.replace_mentions(text, mapping)[0] == (
+        "Jamal wrote. Gerhard Lessing replied to Jamal."
+    )
+
+
+def test_people_whose_last_word_is_a_common_word_are_dropped():
+    common = fairness.common_words(["the mountains and the media"])
+    people = fairness.group_mentions(["Tehachapi Mountains", "Virgin Media", "Mark Twain"], common)
+    assert people == [("Mark Twain", "Twain")]

@@ -175,3 +175,62 @@ def unpaired_difference(
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(diffs, [tail, 100 - tail])
     return float(np.mean(a) - np.mean(b)), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class SpreadTest:
+    """Is the spread of group means larger than sampling noise? (`group_spread_test`)."""
+
+    observed: float
+    null_mean: float
+    null_low: float
+    null_high: float
+    p_value: float
+    groups: int
+    n: int
+
+
+def group_mean_sd(values: np.ndarray, codes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """SD (ddof=1) across groups of the group means, for each row of `values` (shape (r, n))."""
+    sums = np.stack([np.bincount(codes, weights=row, minlength=len(sizes)) for row in values])
+    return (sums / sizes).std(axis=1, ddof=1)
+
+
+def group_spread_test(
+    values: ArrayLike, groups: ArrayLike, n_permutations: int = 1000, seed: int = 0
+) -> SpreadTest:
+    """Permutation test of the spread of per-group means (e.g. per-article mean F1).
+
+    Statistic: the standard deviation across groups of the group means. Under the null
+    hypothesis group membership does not matter, so shuffling the values across groups (each
+    group keeping its size) gives the spread that sampling noise alone produces.
+
+    Returns:
+        The observed spread, the null distribution's mean and 95% range, the permutation
+        p-value ((hits + 1) / (n_permutations + 1), hits = null spreads >= observed), and the
+        number of groups and values.
+
+    >>> test = group_spread_test([0, 0, 0, 100, 100, 100], ["a", "a", "a", "b", "b", "b"], 200)
+    >>> round(test.observed, 1), test.p_value < 0.2
+    (70.7, True)
+    """
+    scores = np.asarray(values, dtype=np.float64)
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    sizes = np.bincount(codes)
+    if scores.ndim != 1 or len(scores) != len(codes) or len(sizes) < 2:
+        raise ValueError(
+            f"group_spread_test needs one value per group label and at least two groups, got "
+            f"{scores.shape} values and {len(sizes)} groups"
+        )
+    observed = float(group_mean_sd(scores[None, :], codes, sizes)[0])
+    rng, null = np.random.default_rng(seed), []
+    for size in _chunks(n_permutations, len(scores)):
+        shuffled = rng.permuted(np.broadcast_to(scores, (size, len(scores))), axis=1)
+        null.append(group_mean_sd(shuffled, codes, sizes))
+    spreads = np.concatenate(null)
+    hits = int(np.sum(spreads >= observed - 1e-9 * max(1.0, observed)))
+    low, high = np.percentile(spreads, [2.5, 97.5])
+    return SpreadTest(
+        observed, float(spreads.mean()), float(low), float(high),
+        (hits + 1) / (n_permutations + 1), len(sizes), len(scores),
+    )  # fmt: skip

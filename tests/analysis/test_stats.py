@@ -10,6 +10,7 @@ from qa_utils.analysis.stats import (
     bootstrap_means,
     calibration_table,
     expected_calibration_error,
+    group_spread_test,
     paired_test,
 )
 
@@ -83,3 +84,40 @@ def test_calibration_table_has_every_bin_and_counts_all_examples():
     assert len(table) == 5 and table["n"].sum() == 4
     assert table["n"].tolist() == [1, 1, 1, 0, 1]
     assert np.isnan(table.loc[3, "accuracy"])
+
+
+def test_group_spread_test_finds_no_effect_when_groups_do_not_matter():
+    rng = np.random.default_rng(11)
+    groups = np.repeat(np.arange(40), rng.integers(10, 40, 40))
+    values = (rng.random(len(groups)) < 0.7) * 100.0
+    test = group_spread_test(values, groups, 1000, seed=0)
+    expected = values.std() * np.sqrt(np.mean(1 / np.bincount(groups)))
+    assert test.groups == 40 and test.n == len(values)
+    assert test.null_mean == pytest.approx(expected, rel=0.1)
+    assert test.null_low < test.null_mean < test.null_high
+
+
+def test_group_spread_test_p_values_are_uniform_under_the_null():
+    rng = np.random.default_rng(13)
+    groups = np.repeat(np.arange(20), 15)
+    p_values = [
+        group_spread_test((rng.random(len(groups)) < 0.6) * 100.0, groups, 200, seed).p_value
+        for seed in range(60)
+    ]
+    assert np.mean(np.array(p_values) <= 0.05) <= 0.12
+    assert 0.3 < np.median(p_values) < 0.7
+
+
+def test_group_spread_test_finds_a_strong_effect():
+    rng = np.random.default_rng(12)
+    groups = np.repeat(np.arange(40), 25)
+    values = (rng.random(len(groups)) < np.where(groups < 20, 0.9, 0.4)) * 100.0
+    test = group_spread_test(values, groups, 1000, seed=0)
+    assert test.observed > 2 * test.null_high and test.p_value == pytest.approx(1 / 1001)
+
+
+def test_group_spread_test_is_seeded_and_refuses_one_group():
+    values, groups = np.arange(30.0), np.repeat(["a", "b", "c"], 10)
+    assert group_spread_test(values, groups, 300, 1) == group_spread_test(values, groups, 300, 1)
+    with pytest.raises(ValueError, match="at least two groups, got \\(3,\\) values and 1"):
+        group_spread_test([1.0, 2.0, 3.0], ["a", "a", "a"])

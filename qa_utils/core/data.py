@@ -675,9 +675,7 @@ def in_validation(title: str, share: float = VALIDATION_SHARE) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def split_validation(
-    dataset: Dataset, share: float = VALIDATION_SHARE
-) -> tuple[Dataset, Dataset]:
+def split_validation(dataset: Dataset, share: float = VALIDATION_SHARE) -> tuple[Dataset, Dataset]:
     """Split a training set by article into (training part, validation part).
 
     The same article always lands on the same side, whatever the file's order or size.

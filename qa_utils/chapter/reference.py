@@ -144,3 +144,22 @@ def full_run_estimate(
     steps = math.ceil(math.ceil(windows / batch_size) * epochs)
     minutes = windows * epochs / windows_per_second / 60
     return FullRunEstimate(windows, epochs, batch_size, steps, minutes, windows_per_second, gpu)
+
+
+FULL_COMMANDS = (
+    "python -m qa_utils train --profile full --output runs/full/model",
+    "python -m qa_utils evaluate --profile full --model runs/full/model --output runs/full/eval",
+)
+"""How to check the chapter's claim: the `full` profile (bert-base-uncased, 3 epochs, lr 2e-5,
+batch 16, bf16) on a GPU, with the Hub reachable for the weights (or `--model FOLDER`)."""
+
+
+def estimate_sentence(estimate: FullRunEstimate) -> str:
+    """The full run's estimated cost in words, with its throughput assumption."""
+    return (
+        f"Estimate, not a measurement: {estimate.windows:,} training windows x "
+        f"{estimate.epochs:g} epochs = {estimate.steps:,} steps of {estimate.batch_size}; at "
+        f"{estimate.windows_per_second:.0f} windows/s (the transformers README's bert-base timing "
+        f"on {estimate.gpu}; a newer GPU with bf16 should be faster) that is about "
+        f"{estimate.minutes:.0f} minutes of training, plus a few minutes to evaluate the dev set."
+    )

@@ -14,10 +14,11 @@ from datasets import Dataset
 
 from qa_utils.analysis.stats import paired_test
 from qa_utils.analysis.tables import overall_metrics
+from qa_utils.core.data import subset
 from qa_utils.core.evaluate import RECORDS, evaluate
 from qa_utils.project.config import INITS, Profile
 from qa_utils.project.io import read_table
-from qa_utils.training.train import HISTORY, TrainResult, train
+from qa_utils.training.train import HISTORY, TrainResult, train, training_questions
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,47 @@ def gain_sentence(gains: pd.DataFrame) -> str:
     return (
         "Same architecture, same questions, same steps: " + "; ".join(clauses) + f". So {meaning}."
     )
+
+
+NOTEBOOK_SIZES = {"smoke": (16, 16), "quick": (300, 500), "full": (4000, 1000)}
+"""(training questions per start, dev questions) of notebook 02's small comparison."""
+
+REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference"
+
+
+def notebook_comparison(
+    profile: Profile, pool: Dataset, dev_pool: Dataset, folder: str | Path, n_train: int, n_dev: int
+) -> list[TransferRun]:
+    """Notebook 02's comparison: `n_train` training questions, `n_dev` seeded dev questions."""
+    chosen = dataclasses.replace(profile, train_questions=n_train)
+    examples = training_questions(pool, chosen)
+    return compare_inits(chosen, examples, subset(dev_pool, n_dev, profile.seed), folder)
+
+
+def reference_results(folder: Path = REFERENCE) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The committed output of `benchmarks/transfer.py`: its table, gains and learning curves."""
+    return tuple(pd.read_csv(folder / f"transfer{part}.csv") for part in ("", "_gains", "_curves"))
+
+
+def curves_sentence(table: pd.DataFrame) -> str:
+    """Where each budget's two runs ended: last logged loss of the pre-trained and random start."""
+    clauses = []
+    for n, runs in table.groupby("train_questions", sort=True):
+        last = runs.set_index("init")["last_loss"]
+        if {"pretrained", "random"} <= set(last.index):
+            clauses.append(
+                f"after {int(n):,} questions the pre-trained start ends at a loss of "
+                f"{last['pretrained']:.2f}, the random one at {last['random']:.2f}"
+            )
+    higher = all(
+        r.set_index("init")["last_loss"].get("random", 0)
+        > r.set_index("init")["last_loss"].get("pretrained", 0)
+        for _, r in table.groupby("train_questions")
+    )
+    verdict = (
+        "The random start has to learn the language and the task at once; the pre-trained one "
+        "only the task."
+        if higher
+        else "At some budget the random start ends no higher than the pre-trained one."
+    )
+    return "On the same steps, " + "; ".join(clauses) + f". {verdict}"

@@ -11,6 +11,7 @@ from qa_utils.chapter.reference import (
     PUBLISHED,
     Reference,
     claim_sentence,
+    estimate_sentence,
     full_run_estimate,
     headline_table,
 )
@@ -49,3 +50,9 @@ def test_full_run_estimate_counts_steps_and_minutes():
     assert estimate.steps == 63 * 3
     assert math.isclose(estimate.minutes, 3_000 / 10 / 60)
     assert full_run_estimate(1_000, 0.5, 16, 10.0).steps == 32
+
+
+def test_estimate_sentence_says_it_is_an_estimate():
+    sentence = estimate_sentence(full_run_estimate(88_524, 3, 16))
+    assert sentence.startswith("Estimate, not a measurement")
+    assert "16,599 steps of 16" in sentence and "V100" in sentence

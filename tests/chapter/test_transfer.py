@@ -10,6 +10,7 @@ import pytest
 
 from qa_utils.chapter.transfer import (
     TransferRun,
+    curves_sentence,
     gain_sentence,
     learning_curves,
     transfer_gains,
@@ -66,3 +67,18 @@ def test_learning_curves_keep_logged_losses_only(runs):
     curves = learning_curves([*runs, quiet])
     assert list(curves.columns) == ["train_questions", "init", "step", "loss"]
     assert len(curves) == 4 and curves["loss"].notna().all()
+
+
+def test_curves_sentence_compares_where_the_runs_ended():
+    table = pd.DataFrame(
+        {
+            "train_questions": [100, 100, 400, 400],
+            "init": ["pretrained", "random", "pretrained", "random"],
+            "last_loss": [2.0, 5.0, 1.5, 4.8],
+        }
+    )
+    sentence = curves_sentence(table)
+    assert "after 100 questions the pre-trained start ends at a loss of 2.00" in sentence
+    assert "the random one at 4.80" in sentence and "learn the language" in sentence
+    table.loc[3, "last_loss"] = 1.0
+    assert "no higher than the pre-trained one" in curves_sentence(table)

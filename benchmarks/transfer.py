@@ -13,7 +13,7 @@ Finished runs are reused (their models and evaluations stay under --out/runs), s
 be run one at a time and a last call with every budget only gathers them.
 
 Usage (from the repo root):
-    nice -n 5 .venv/bin/python -m benchmarks.transfer --sizes 1000,4000 [--dev-questions 1000]
+    nice -n 5 .venv/bin/python -m benchmarks.transfer [--sizes 1000,2000] [--dev-questions 1000]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="quick", help="training and window settings")
-    parser.add_argument("--sizes", default="1000,4000", help="training questions per pair")
+    parser.add_argument("--sizes", default="1000,2000", help="training questions per pair")
     parser.add_argument("--dev-questions", type=int, default=1000, help="seeded dev subset")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument(

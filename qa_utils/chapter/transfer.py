@@ -136,8 +136,9 @@ def gain_sentence(gains: pd.DataFrame) -> str:
     ]
     clear = bool(len(gains)) and bool((gains["gain_low"] > 0).all())
     meaning = (
-        "the gain is larger than sampling noise at every budget: what the model knows at these "
-        "sizes comes from its pre-trained weights, not from its architecture"
+        "the gain is larger than sampling noise at every budget: from the same questions and "
+        "steps, the pre-trained weights learn the task faster than the same architecture from "
+        "scratch"
         if clear
         else "at some budget the interval reaches zero: there these runs cannot tell the two "
         "starts apart"

@@ -71,7 +71,7 @@ def adapted_model(args: argparse.Namespace, sample: Any, size: int, seed: int, r
     stats = {"train_seconds": result.train_seconds, "windows": result.train_windows}
     atomic_write_json(point_dir(args.out, "points", size, seed, rate) / "train.json", stats)
     print(f"  adapted on {size} questions (seed {seed}, lr {rate:g}): "
-          f"{result.train_seconds:.0f} s, loss {result.final_loss:.3f}", flush=True)  # fmt: skip
+          f"{result.train_seconds:.0f} s, loss {result.mean_loss:.3f}", flush=True)  # fmt: skip
     return folder
 
 

@@ -234,7 +234,8 @@ def run_train(args: argparse.Namespace) -> int:
         "model_dir": str(result.model_dir),
         "train_seconds": round(result.train_seconds, 1),
         "train_questions": result.train_questions,
-        "final_loss": result.final_loss,
+        "mean_loss": result.mean_loss,
+        "last_loss": result.last_loss,
     }
     print(json.dumps(summary, indent=2))
     return 0

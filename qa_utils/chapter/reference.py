@@ -1,18 +1,165 @@
-"""Published SQuAD v1.1 dev-set scores, to put our own numbers in context."""
+"""Published SQuAD v1.1 dev-set scores and the chapter's claim, to put our own numbers in context.
+
+Every score here is a citation (a constant with its source), never a measurement of ours.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pandas as pd
 
-# (system, EM, F1) on the SQuAD v1.1 development set.
+from qa_utils.analysis.tables import overall_metrics
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A cited EM / F1 on the SQuAD v1.1 development set."""
+
+    system: str
+    exact_match: float
+    f1: float
+    source: str
+    bert_base: bool = False
+
+
+CHAPTER = Reference(
+    "bert-base-uncased, as the chapter reports",
+    83.1,
+    89.4,
+    "the chapter's reported result for bert-base-uncased (EM 83.1 / F1 89.4)",
+    bert_base=True,
+)
 PUBLISHED = (
-    ("BERT-base (Devlin et al., 2019)", 80.8, 88.5),
-    ("DistilBERT (Sanh et al., 2019)", 77.7, 85.8),
-    ("Human (Rajpurkar et al., 2016)", 80.3, 90.5),
+    Reference(
+        "BERT-base (Devlin et al., 2019)",
+        80.8,
+        88.5,
+        "Devlin et al. (2019), BERT, Table 2 (single model, dev)",
+        bert_base=True,
+    ),
+    Reference(
+        "BERT-base, transformers example",
+        81.2,
+        88.5,
+        "transformers examples/pytorch/question-answering README (run_qa.py, bert-base-uncased,"
+        " 2 epochs: exact_match 81.22, f1 88.52)",
+        bert_base=True,
+    ),
+    Reference(
+        "DistilBERT (Sanh et al., 2019)",
+        77.7,
+        85.8,
+        "Sanh et al. (2019), DistilBERT, Table 2 (dev)",
+    ),
+    Reference(
+        "Human (Rajpurkar et al., 2016)",
+        80.3,
+        90.5,
+        "Rajpurkar et al. (2016), SQuAD, Table 2 (human performance, dev)",
+    ),
 )
 
+COLUMNS = ["system", "kind", "exact_match", "f1", "f1_low", "f1_high", "source"]
 
-def published_table(exact_match: float, f1: float, label: str) -> pd.DataFrame:
-    """Our EM/F1 in a table with the published reference numbers."""
-    rows = [*PUBLISHED, (label, round(exact_match, 2), round(f1, 2))]
-    return pd.DataFrame(rows, columns=["system", "exact_match", "f1"])
+
+def headline_table(
+    records: pd.DataFrame, label: str, n_resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The chapter's claim, the published scores and ours (with its 95% bootstrap F1 interval).
+
+    Args:
+        records: our per-example table (columns `em` and `f1`, in percent).
+        label: the name of our row.
+
+    Returns:
+        One row per system; `kind` says "claim", "published" or "measured", and only the
+        measured row has an interval (cited scores come without one).
+    """
+    rows = [
+        (ref.system, kind, ref.exact_match, ref.f1, math.nan, math.nan, ref.source)
+        for ref, kind in [(CHAPTER, "claim"), *((r, "published") for r in PUBLISHED)]
+    ]
+    ours = overall_metrics(records, n_resamples, seed).iloc[0]
+    rows.append(
+        (label, "measured", ours["em"], ours["f1"], ours["f1_low"], ours["f1_high"], "this run")
+    )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def claim_sentence(claim: Reference = CHAPTER, published: tuple[Reference, ...] = PUBLISHED) -> str:
+    """Say how the chapter's bert-base scores stand against every published bert-base score.
+
+    >>> print(claim_sentence())  # doctest: +NORMALIZE_WHITESPACE
+    The chapter's EM 83.1 / F1 89.4 is above every published bert-base result we know: the best
+    of them reach EM 81.2 and F1 88.5, so the claim is 1.9 EM and 0.9 F1 points higher.
+    """
+    base = [ref for ref in published if ref.bert_base]
+    best_em, best_f1 = max(r.exact_match for r in base), max(r.f1 for r in base)
+    above = claim.exact_match > best_em and claim.f1 > best_f1
+    verdict = "above every" if above else "not above every"
+    return (
+        f"The chapter's EM {claim.exact_match:.1f} / F1 {claim.f1:.1f} is {verdict} published "
+        f"bert-base result we know: the best of them reach EM {best_em:.1f} and F1 "
+        f"{best_f1:.1f}, so the claim is {claim.exact_match - best_em:.1f} EM and "
+        f"{claim.f1 - best_f1:.1f} F1 points higher."
+    )
+
+
+REFERENCE_GPU = "one NVIDIA V100 16GB"
+REFERENCE_WINDOWS_PER_SECOND = 2 * 88_524 / (24 * 60)
+"""Training windows per second of bert-base at 384 tokens on `REFERENCE_GPU`, derived from the
+transformers question-answering README ("It runs in 24 min (with BERT-base) ... on a single tesla
+V100 16GB": 2 epochs of SQuAD v1.1's 88,524 training windows at batch 12). An assumption for
+an estimate, not a measurement of ours."""
+
+
+@dataclass(frozen=True)
+class FullRunEstimate:
+    """What training the `full` profile costs, estimated from an assumed throughput."""
+
+    windows: int
+    epochs: float
+    batch_size: int
+    steps: int
+    minutes: float
+    windows_per_second: float
+    gpu: str
+
+
+def full_run_estimate(
+    windows: int,
+    epochs: float,
+    batch_size: int,
+    windows_per_second: float = REFERENCE_WINDOWS_PER_SECOND,
+    gpu: str = REFERENCE_GPU,
+) -> FullRunEstimate:
+    """Optimizer steps and training minutes for `windows` training windows over `epochs`.
+
+    >>> e = full_run_estimate(88_524, 3, 16)
+    >>> e.steps, round(e.minutes)
+    (16599, 36)
+    """
+    steps = math.ceil(math.ceil(windows / batch_size) * epochs)
+    minutes = windows * epochs / windows_per_second / 60
+    return FullRunEstimate(windows, epochs, batch_size, steps, minutes, windows_per_second, gpu)
+
+
+FULL_COMMANDS = (
+    "python -m qa_utils train --profile full --output runs/full/model",
+    "python -m qa_utils evaluate --profile full --model runs/full/model --output runs/full/eval",
+)
+"""How to check the chapter's claim: the `full` profile (bert-base-uncased, 3 epochs, lr 2e-5,
+batch 16, bf16) on a GPU, with the Hub reachable for the weights (or `--model FOLDER`)."""
+
+
+def estimate_sentence(estimate: FullRunEstimate) -> str:
+    """The full run's estimated cost in words, with its throughput assumption."""
+    return (
+        f"Estimate, not a measurement: {estimate.windows:,} training windows x "
+        f"{estimate.epochs:g} epochs = {estimate.steps:,} steps of {estimate.batch_size}; at "
+        f"{estimate.windows_per_second:.0f} windows/s (the transformers README's bert-base timing "
+        f"on {estimate.gpu}; a newer GPU with bf16 should be faster) that is about "
+        f"{estimate.minutes:.0f} minutes of training, plus a few minutes to evaluate the dev set."
+    )

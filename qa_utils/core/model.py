@@ -9,7 +9,12 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoModelForQuestionAnswering,
+    AutoTokenizer,
+    PreTrainedModel,
+)
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.utils import logging
 
@@ -156,6 +161,20 @@ def load_qa_model(name_or_path: str | Path) -> PreTrainedModel:
             logging.enable_progress_bar()
     check_finite(model, name_or_path)
     return model
+
+
+def random_qa_model(name_or_path: str | Path, seed: int) -> PreTrainedModel:
+    """The architecture of `name_or_path` with every weight drawn afresh (seeded), none loaded.
+
+    The baseline of transfer learning: the same layers, sizes and vocabulary as the pre-trained
+    model, initialised as transformers initialises a new model of that config.
+    """
+    location = check_model(name_or_path)
+    config = AutoConfig.from_pretrained(location)
+    # The generator state is restored afterwards: drawing weights must not move later seeds.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return AutoModelForQuestionAnswering.from_config(config)
 
 
 def save_inference_settings(settings: InferenceSettings, model_dir: str | Path) -> Path:

@@ -30,7 +30,7 @@ from qa_utils.plots.optimize import plot_pruning, plot_tradeoff
 from qa_utils.plots.robustness import plot_article_scores, plot_robustness
 from qa_utils.plots.shift import plot_domain_slices, plot_shift_trend
 from qa_utils.plots.style import DPI, SIZES, new_figure, save_figure
-from qa_utils.plots.training import plot_lengths, plot_training_curve
+from qa_utils.plots.training import plot_learning_curves, plot_lengths, plot_training_curve
 from qa_utils.plots.unanswerable import (
     plot_abstain_confusion,
     plot_coverage_risk,
@@ -52,6 +52,7 @@ __all__ = [
     "plot_cv_compare",
     "plot_domain_slices",
     "plot_error_categories",
+    "plot_learning_curves",
     "plot_lengths",
     "plot_online",
     "plot_perplexity_curve",

@@ -2,7 +2,8 @@
 
 `plot_lengths` is "The data": token lengths of questions, contexts and answers against the
 window size (`qa_utils.chapter.curves.token_lengths`); `plot_training_curve` is "The loss
-curve": the loss and learning rate logged by `qa_utils.training.train`.
+curve": the loss and learning rate logged by `qa_utils.training.train`; `plot_learning_curves`
+is "Transfer learning": the loss of the pre-trained and the random start side by side.
 """
 
 from __future__ import annotations
@@ -40,4 +41,30 @@ def plot_training_curve(history: pd.DataFrame) -> Figure:
     loss_ax.set_title(f"Fine-tuning: {len(steps)} logged steps")
     handles = loss_ax.get_lines() + rate_ax.get_lines()
     loss_ax.legend(handles, [h.get_label() for h in handles], loc="upper center")
+    return fig
+
+
+def plot_learning_curves(curves: pd.DataFrame) -> Figure:
+    """Training loss per logged step of each run: colour by initialisation, line by budget.
+
+    Args:
+        curves: columns train_questions, init, step, loss
+            (`qa_utils.chapter.transfer.learning_curves`).
+    """
+    fig, ax = new_figure("single")
+    colours = {"pretrained": "tab:blue", "random": "tab:red"}
+    budgets = sorted(curves["train_questions"].unique())
+    styles = dict(zip(budgets, ("-", "--", ":", "-."), strict=False))
+    for (budget, init), run in curves.groupby(["train_questions", "init"], sort=True):
+        ax.plot(
+            run["step"],
+            run["loss"],
+            color=colours.get(init, "tab:gray"),
+            linestyle=styles.get(budget, "-"),
+            label=f"{init}, {budget:,} questions",
+        )
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title("Fine-tuning from pre-trained and from random weights")
+    ax.legend()
     return fig

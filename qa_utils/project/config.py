@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 EMBEDDED_MODEL = "embedded"
+INITS = ("pretrained", "random")
+"""Where fine-tuning starts: the model's pre-trained weights, or a random draw of them."""
 REFERENCE_MODEL = "google-bert/bert-base-uncased"
 ALL = "all"
 INFERENCE_FILE = "inference_settings.json"
@@ -77,7 +79,9 @@ class Profile:
     `train_questions` / `dev_questions` of None mean "all of them". `squad_v2` trains with
     unanswerable questions (made from SQuAD v1.1 when the training file has none:
     `qa_utils.training.unanswerable`) and, unless `null_threshold` says otherwise, answers
-    "" when the null score beats the best span (threshold 0).
+    "" when the null score beats the best span (threshold 0). `init` is where training starts:
+    "pretrained" (the model's own weights) or "random" (the same architecture, weights drawn
+    afresh from `seed`: the baseline that shows what pre-training is worth).
     """
 
     name: str
@@ -100,6 +104,7 @@ class Profile:
     save_steps: int = 200
     null_threshold: float | None = None
     squad_v2: bool = False
+    init: str = "pretrained"
 
     @property
     def inference(self) -> InferenceSettings:
@@ -250,6 +255,8 @@ def validate_profile(profile: Profile) -> None:
     _check_stride(profile.doc_stride, profile.max_length)
     if not isinstance(profile.model, str) or not profile.model.strip():
         raise ValueError("model must name a model folder, 'embedded' or a Hub id")
+    if profile.init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {profile.init!r}")
 
 
 EVALUATION_FIELDS = (
@@ -262,7 +269,7 @@ EVALUATION_FIELDS = (
 """Profile fields that only affect evaluation: a trained model is reused across them."""
 
 
-LATER_FIELDS = {"squad_v2": False}
+LATER_FIELDS = {"squad_v2": False, "init": "pretrained"}
 """Training fields added after models were saved, with their defaults: a field at its default
 is left out of `training_settings`, so a model saved before it existed is still the same run."""
 

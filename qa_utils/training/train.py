@@ -26,11 +26,17 @@ from transformers import (
     TrainerControl,
     TrainerState,
     TrainingArguments,
+    trainer,
 )
 
 from qa_utils.core.data import split_validation, subset
 from qa_utils.core.features import build_train_features, check_settings
-from qa_utils.core.model import load_qa_model, load_tokenizer, save_inference_settings
+from qa_utils.core.model import (
+    load_qa_model,
+    load_tokenizer,
+    random_qa_model,
+    save_inference_settings,
+)
 from qa_utils.project.config import RUN_CONFIG, Profile, profile_dict, training_settings
 from qa_utils.project.io import atomic_write_json, atomic_write_table
 from qa_utils.project.seed import set_seed
@@ -90,13 +96,42 @@ class StopOnNonFinite(TrainerCallback):
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where the model went and what training cost."""
+    """Where the model went, what training cost and where its loss ended.
+
+    Attributes:
+        mean_loss: the training loss averaged over every step of the run (Trainer's
+            `training_loss`): it includes the high losses of the first steps.
+        last_loss: the last logged loss (the mean of the last `LOGGING_STEPS` steps): where
+            the loss ended.
+    """
 
     model_dir: Path
     train_seconds: float
     train_questions: int
     train_windows: int
-    final_loss: float
+    mean_loss: float
+    last_loss: float
+
+
+LOGGING_STEPS = 5
+"""Optimizer steps per row of the training history (each row holds their mean loss)."""
+
+
+def initial_model(profile: Profile) -> torch.nn.Module:
+    """The model training starts from: `profile.model`'s weights, or its architecture at random."""
+    if profile.init == "random":
+        return random_qa_model(profile.model, profile.seed)
+    return load_qa_model(profile.model)
+
+
+def last_logged_loss(history: pd.DataFrame, mean_loss: float) -> float:
+    """The last training loss in a run's history (`HISTORY`).
+
+    A run shorter than `LOGGING_STEPS` logs no loss: its only interval is the whole run, whose
+    mean is `mean_loss`.
+    """
+    losses = history["loss"].dropna() if "loss" in history else pd.Series(dtype=float)
+    return float(losses.iloc[-1]) if len(losses) else mean_loss
 
 
 def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
@@ -112,7 +147,7 @@ def training_arguments(profile: Profile, output_dir: Path) -> TrainingArguments:
         lr_scheduler_type="linear",
         bf16=profile.bf16 and torch.cuda.is_available(),
         train_sampling_strategy="group_by_length",
-        logging_steps=5,
+        logging_steps=LOGGING_STEPS,
         save_strategy="steps",
         save_steps=profile.save_steps,
         save_total_limit=2,
@@ -183,12 +218,18 @@ def resumable_checkpoint(folder: Path, settings: dict[str, Any]) -> str | None:
     return None if stale else last_complete_checkpoint(folder)
 
 
-def save_history(trainer: Trainer, path: Path) -> pd.DataFrame:
-    """Write the loss / learning-rate log of a training run as CSV."""
-    rows = [r for r in trainer.state.log_history if "loss" in r or "train_runtime" in r]
-    history = pd.DataFrame(rows)
-    atomic_write_table(path, history)
-    return history
+def logged_steps(runner: Trainer) -> list[dict[str, Any]]:
+    """The rows of a run's loss / learning-rate log (and its closing runtime row)."""
+    return [r for r in runner.state.log_history if "loss" in r or "train_runtime" in r]
+
+
+def quiet_in_notebooks(runner: Trainer) -> None:
+    """Drop the HTML table of every logged step that Trainer draws inside a notebook.
+
+    The same log is written to `HISTORY` beside the model; on a terminal the tqdm bar stays.
+    """
+    if trainer.DEFAULT_PROGRESS_CALLBACK is not trainer.ProgressCallback:
+        runner.remove_callback(trainer.DEFAULT_PROGRESS_CALLBACK)
 
 
 def train(
@@ -216,26 +257,35 @@ def train(
     tokenizer = load_tokenizer(profile.model)
     features = build_train_features(examples, tokenizer, profile.max_length, profile.doc_stride)
     guard = StopOnNonFinite()
-    trainer = Trainer(
-        model=load_qa_model(profile.model),
+    runner = Trainer(
+        model=initial_model(profile),
         args=training_arguments(profile, output_dir),
         train_dataset=features,
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
         processing_class=tokenizer,
         callbacks=[guard],
     )
+    quiet_in_notebooks(runner)
     last = resumable_checkpoint(output_dir / CHECKPOINTS, run_settings(profile, len(examples)))
     if not resume:
         last = None
     started = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=last)
+    output = runner.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started
     check_converged(guard, output.training_loss, profile, output_dir)
-    trainer.save_model(str(output_dir))
-    result = TrainResult(output_dir, seconds, len(examples), len(features), output.training_loss)
-    if trainer.is_world_process_zero():
+    runner.save_model(str(output_dir))
+    history = pd.DataFrame(logged_steps(runner))
+    result = TrainResult(
+        output_dir,
+        seconds,
+        len(examples),
+        len(features),
+        output.training_loss,
+        last_logged_loss(history, output.training_loss),
+    )
+    if runner.is_world_process_zero():
         save_inference_settings(profile.inference, output_dir)
-        save_history(trainer, output_dir / HISTORY)
+        atomic_write_table(output_dir / HISTORY, history)
         atomic_write_json(
             output_dir / RUN_CONFIG,
             {
@@ -244,8 +294,9 @@ def train(
                 "train_windows": len(features),
                 "train_seconds": seconds,
                 "resumed_from": last,
-                "final_loss": output.training_loss,
-                "world_size": trainer.args.world_size,
+                "mean_loss": result.mean_loss,
+                "last_loss": result.last_loss,
+                "world_size": runner.args.world_size,
             },
         )
     return result
@@ -286,6 +337,13 @@ def finished_run(model_dir: Path, profile: Profile, n_questions: int) -> TrainRe
         return None  # an unreadable marker vouches for nothing: train anew
     if not same:
         return None
+    # Runs saved before the two losses were told apart wrote the mean as "final_loss".
+    mean_loss = done.get("mean_loss", done.get("final_loss", math.nan))
+    last_loss = done.get("last_loss")
+    if last_loss is None:
+        history = model_dir / HISTORY
+        saved = pd.read_csv(history) if history.is_file() else pd.DataFrame()
+        last_loss = last_logged_loss(saved, mean_loss)
     return TrainResult(
-        model_dir, done["train_seconds"], n_questions, done["train_windows"], done["final_loss"]
+        model_dir, done["train_seconds"], n_questions, done["train_windows"], mean_loss, last_loss
     )

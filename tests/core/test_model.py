@@ -15,6 +15,7 @@ from qa_utils.core.model import (
     embedded_model_path,
     load_inference_settings,
     load_qa_model,
+    random_qa_model,
     resolve_model,
     save_inference_settings,
 )
@@ -131,3 +132,28 @@ def test_unreadable_saved_settings_name_the_file(tmp_path):
     (tmp_path / INFERENCE_FILE).write_text('{"max_length": 0}')
     with pytest.raises(ModelFolderError, match=rf"{INFERENCE_FILE}: unusable inference settings"):
         load_inference_settings(tmp_path)
+
+
+def test_random_model_has_the_architecture_but_not_the_weights():
+    pretrained = load_qa_model("embedded").state_dict()
+    first = random_qa_model("embedded", seed=0).state_dict()
+    assert first.keys() == pretrained.keys()
+    assert all(first[k].shape == pretrained[k].shape for k in first)
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(first[name], pretrained[name])
+    assert not torch.equal(
+        first["bert.embeddings.word_embeddings.weight"],
+        pretrained["bert.embeddings.word_embeddings.weight"],
+    )
+
+
+def test_random_model_is_the_same_for_a_seed_and_leaves_the_global_seed_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    one = random_qa_model("embedded", seed=7).state_dict()
+    assert torch.equal(torch.rand(3), expected)  # drawing the weights did not move the seed
+    two, other = random_qa_model("embedded", seed=7), random_qa_model("embedded", seed=8)
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(one[name], two.state_dict()[name])
+    assert not torch.equal(one[name], other.state_dict()[name])

@@ -250,3 +250,25 @@ def test_no_shell_no_registration(monkeypatch):
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert not plots.style.register_png_display()
+
+
+def test_learning_curves_draw_one_line_per_run():
+    from qa_utils.plots.training import plot_learning_curves
+
+    curves = pd.DataFrame(
+        {
+            "train_questions": [100, 100, 100, 100, 400, 400],
+            "init": ["pretrained", "pretrained", "random", "random", "pretrained", "random"],
+            "step": [5, 10, 5, 10, 5, 5],
+            "loss": [4.0, 3.0, 5.5, 5.4, 3.9, 5.6],
+        }
+    )
+    ax = plot_learning_curves(curves).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == [
+        "pretrained, 100 questions",
+        "random, 100 questions",
+        "pretrained, 400 questions",
+        "random, 400 questions",
+    ]
+    assert ax.get_xlabel() == "step"

@@ -128,3 +128,18 @@ def test_inference_settings_check_themselves_when_read_back():
                           batch_size=8)  # fmt: skip
     with pytest.raises(ValueError, match="eval_batch_size must be at least 1"):
         InferenceSettings.from_dict({**get_profile("smoke").inference.to_dict(), "batch_size": 0})
+
+
+def test_init_is_pretrained_unless_asked_and_checked():
+    assert get_profile("smoke").init == "pretrained"
+    assert get_profile("smoke", init="random").init == "random"
+    with pytest.raises(ValueError, match=r"init must be one of pretrained, random, got 'scratch'"):
+        get_profile("smoke", init="scratch")
+
+
+def test_init_shapes_the_model_but_old_runs_keep_their_settings():
+    # A model saved before `init` existed (no field) is the same run as one at the default...
+    pretrained = training_settings(get_profile("smoke"))
+    assert "init" not in pretrained
+    # ...while a random start is another run, never reused for a pre-trained one.
+    assert training_settings(get_profile("smoke", init="random"))["init"] == "random"

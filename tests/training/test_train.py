@@ -11,18 +11,26 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import torch
+from transformers import TrainerCallback
 
 from qa_utils.core.data import in_validation, load_squad
 from qa_utils.core.evaluate import evaluate
+from qa_utils.core.model import load_qa_model
 from qa_utils.project.config import get_profile, profile_dict
 from qa_utils.training.train import (
     HISTORY,
     RUN_CONFIG,
     DivergenceError,
     finished_run,
+    initial_model,
     last_complete_checkpoint,
+    last_logged_loss,
+    quiet_in_notebooks,
     resumable_checkpoint,
+    run_settings,
     train,
     training_questions,
 )
@@ -66,13 +74,44 @@ def test_training_saves_model_tokenizer_history_and_config(trained):
 
 
 @pytest.mark.slow
+def test_mean_and_last_loss_are_told_apart(trained):
+    _, result = trained
+    history = pd.read_csv(result.model_dir / HISTORY)
+    logged = history["loss"].dropna()
+    assert result.last_loss == pytest.approx(logged.iloc[-1])
+    saved = json.loads((result.model_dir / RUN_CONFIG).read_text())
+    assert (saved["mean_loss"], saved["last_loss"]) == (result.mean_loss, result.last_loss)
+    assert "final_loss" not in saved
+
+
+@pytest.mark.slow
+def test_a_random_start_trains_another_model(trained, examples, tmp_path):
+    profile, pretrained = trained
+    random_start = train(dataclasses.replace(profile, init="random"), examples, tmp_path / "r")
+    saved = json.loads((random_start.model_dir / RUN_CONFIG).read_text())
+    assert saved["profile"]["init"] == "random"
+    # A few steps barely move the word embeddings: the pre-trained start keeps the pre-trained
+    # ones, the random start keeps its own random draw.
+    name = "bert.embeddings.word_embeddings.weight"
+    original = load_qa_model("embedded").state_dict()[name].flatten()
+
+    def similarity(folder):
+        trained_weights = load_qa_model(folder).state_dict()[name].flatten()
+        return float(torch.nn.functional.cosine_similarity(trained_weights, original, dim=0))
+
+    assert similarity(pretrained.model_dir) > 0.99
+    assert abs(similarity(random_start.model_dir)) < 0.1
+
+
+@pytest.mark.slow
 def test_same_seed_gives_the_same_metrics(trained, examples, tmp_path):
     profile, first = trained
     second = train(profile, examples, tmp_path / "again")
     one = evaluate(first.model_dir, examples, tmp_path / "eval1", profile, progress=False)
     two = evaluate(second.model_dir, examples, tmp_path / "eval2", profile, progress=False)
     assert (one["exact_match"], one["f1"]) == (two["exact_match"], two["f1"])
-    assert first.final_loss == pytest.approx(second.final_loss, abs=1e-6)
+    assert first.mean_loss == pytest.approx(second.mean_loss, abs=1e-6)
+    assert first.last_loss == pytest.approx(second.last_loss, abs=1e-6)
 
 
 @pytest.mark.slow
@@ -232,3 +271,58 @@ def test_a_run_whose_weights_turn_nan_fails_loudly_and_is_not_saved_as_finished(
 def test_an_unreadable_finished_marker_vouches_for_nothing(tmp_path, marker):
     (tmp_path / RUN_CONFIG).write_text(marker)
     assert finished_run(tmp_path, get_profile("smoke"), 64) is None
+
+
+def test_last_logged_loss_is_the_last_row_with_a_loss():
+    history = pd.DataFrame({"step": [5, 10, 12], "loss": [3.0, 2.0, None]})
+    assert last_logged_loss(history, mean_loss=2.5) == 2.0
+    # A run shorter than one logging interval logged none: its whole run is its last interval.
+    assert last_logged_loss(pd.DataFrame({"train_runtime": [1.0]}), mean_loss=4.2) == 4.2
+
+
+def test_a_run_saved_with_final_loss_reads_it_as_the_mean(tmp_path):
+    profile = get_profile("smoke", **SMALL)
+    saved = {"profile": profile_dict(profile), "train_questions": 10, "train_windows": 11}
+    (tmp_path / RUN_CONFIG).write_text(
+        json.dumps({**saved, "train_seconds": 1.0, "final_loss": 3.0})
+    )
+    pd.DataFrame({"step": [5, 10], "loss": [4.0, 2.5]}).to_csv(tmp_path / HISTORY, index=False)
+    done = finished_run(tmp_path, profile, 10)
+    assert (done.mean_loss, done.last_loss) == (3.0, 2.5)
+
+
+def test_random_init_is_part_of_what_makes_a_run():
+    profile = get_profile("smoke", **SMALL)
+    random_start = dataclasses.replace(profile, init="random")
+    assert run_settings(profile, 10) != run_settings(random_start, 10)
+
+
+def test_initial_model_follows_the_profile():
+    profile = get_profile("smoke")
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    pretrained = initial_model(profile).state_dict()[name]
+    random_start = initial_model(dataclasses.replace(profile, init="random")).state_dict()[name]
+    assert pretrained.shape == random_start.shape and not torch.equal(pretrained, random_start)
+
+
+class _TableInNotebook(TrainerCallback):
+    """Stands for transformers' NotebookProgressCallback."""
+
+
+def test_the_notebook_progress_table_is_removed(monkeypatch):
+    import transformers.trainer as hf_trainer
+
+    class Runner:
+        def __init__(self):
+            self.callbacks = [hf_trainer.DefaultFlowCallback, _TableInNotebook]
+
+        def remove_callback(self, callback):
+            self.callbacks.remove(callback)
+
+    runner = Runner()
+    monkeypatch.setattr(hf_trainer, "DEFAULT_PROGRESS_CALLBACK", hf_trainer.ProgressCallback)
+    quiet_in_notebooks(runner)
+    assert runner.callbacks == [hf_trainer.DefaultFlowCallback, _TableInNotebook]
+    monkeypatch.setattr(hf_trainer, "DEFAULT_PROGRESS_CALLBACK", _TableInNotebook)
+    quiet_in_notebooks(runner)
+    assert runner.callbacks == [hf_trainer.DefaultFlowCallback]

@@ -1,0 +1,84 @@
+"""The transfer comparison's tables and sentence, on runs we make up (no training here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_utils.chapter.transfer import (
+    TransferRun,
+    curves_sentence,
+    gain_sentence,
+    learning_curves,
+    transfer_gains,
+    transfer_table,
+)
+from qa_utils.training.train import TrainResult
+
+
+def _run(init: str, n: int, f1: np.ndarray, history: pd.DataFrame | None = None) -> TransferRun:
+    result = TrainResult(Path("m"), 60.0, n, n + 1, 3.0, 2.0)
+    records = pd.DataFrame({"id": [f"q{i}" for i in range(len(f1))], "f1": f1, "em": f1 // 100})
+    if history is None:
+        history = pd.DataFrame({"step": [5, 10, None], "loss": [4.0, 3.0, None]})
+    return TransferRun(init, result, records, history)
+
+
+@pytest.fixture
+def runs() -> list[TransferRun]:
+    rng = np.random.default_rng(0)
+    good = rng.choice([0.0, 100.0], size=200, p=[0.3, 0.7])
+    bad = rng.choice([0.0, 100.0], size=200, p=[0.9, 0.1])
+    return [_run("pretrained", 100, good), _run("random", 100, bad)]
+
+
+def test_table_has_one_row_per_run_with_intervals(runs):
+    table = transfer_table(runs, n_resamples=200)
+    assert list(table["init"]) == ["pretrained", "random"]
+    assert (table["f1_low"] <= table["f1"]).all() and (table["f1"] <= table["f1_high"]).all()
+    assert table["train_minutes"].tolist() == [1.0, 1.0]
+    assert table["mean_loss"].tolist() == [3.0, 3.0]
+    assert table["last_loss"].tolist() == [2.0, 2.0]
+
+
+def test_gain_is_paired_and_the_sentence_says_it_is_clear(runs):
+    gains = transfer_gains(runs, n_resamples=200)
+    expected = runs[0].records["f1"].mean() - runs[1].records["f1"].mean()
+    assert gains.loc[0, "f1_gain"] == pytest.approx(expected)
+    assert gains.loc[0, "gain_low"] > 0
+    assert "larger than sampling noise at every budget" in gain_sentence(gains)
+
+
+def test_sentence_says_when_the_runs_cannot_tell_the_starts_apart(runs):
+    same = [runs[0], _run("random", 100, runs[0].records["f1"].to_numpy())]
+    sentence = gain_sentence(transfer_gains(same, n_resamples=200))
+    assert "+0.0 F1 points" in sentence and "cannot tell" in sentence
+
+
+def test_a_budget_with_one_start_has_no_gain(runs):
+    assert transfer_gains(runs[:1], n_resamples=50).empty
+
+
+def test_learning_curves_keep_logged_losses_only(runs):
+    quiet = _run("random", 8, np.array([0.0]), pd.DataFrame({"train_runtime": [1.0]}))
+    curves = learning_curves([*runs, quiet])
+    assert list(curves.columns) == ["train_questions", "init", "step", "loss"]
+    assert len(curves) == 4 and curves["loss"].notna().all()
+
+
+def test_curves_sentence_compares_where_the_runs_ended():
+    table = pd.DataFrame(
+        {
+            "train_questions": [100, 100, 400, 400],
+            "init": ["pretrained", "random", "pretrained", "random"],
+            "last_loss": [2.0, 5.0, 1.5, 4.8],
+        }
+    )
+    sentence = curves_sentence(table)
+    assert "after 100 questions the pre-trained start ends at a loss of 2.00" in sentence
+    assert "the random one at 4.80" in sentence and "learn the language" in sentence
+    table.loc[3, "last_loss"] = 1.0
+    assert "no higher than the pre-trained one" in curves_sentence(table)

@@ -29,6 +29,13 @@ class Run:
         return self.dir / "eval"
 
     @property
+    def tables_dir(self) -> Path:
+        """Tables the notebooks compute (robustness, shift), apart from `evaluate`'s folder."""
+        path = self.dir / "tables"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
     def figures_dir(self) -> Path:
         """Every figure the notebooks save."""
         path = self.dir / "figures"

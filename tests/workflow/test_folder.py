@@ -12,6 +12,8 @@ def test_setup_run_derives_folders_and_seed(tmp_path):
     assert run.dir == tmp_path / "run" and run.dir.is_dir()
     assert run.figures_dir.is_dir()
     assert run.model_dir == run.dir / "model"
+    # the notebooks' own tables stay out of evaluate's folder, which it replaces as a whole
+    assert run.tables_dir.is_dir() and run.tables_dir != run.eval_dir
 
 
 def test_default_run_folder_is_under_the_project_from_any_subfolder(monkeypatch):

@@ -320,7 +320,7 @@ BAD_ARGUMENTS = {
     # run and publish
     "run only": (
         "run --profile smoke --only 01 99",
-        "--only 99: no such notebook (have 01, 02, 03, 04, 05, 06)",
+        "--only 99: no such notebook (have 01, 02, 03, 04, 05, 06, 07)",
         EARLY,
     ),
     "run parameter": ("run --profile smoke -p EPOCHS", "expected KEY=VALUE, got 'EPOCHS'", EARLY),

@@ -344,10 +344,15 @@ def render_validation_split(root: Path) -> str:
 
     return (
         "Tuning choices (learning rate, distillation temperature, weight and training size, "
-        "thresholds) are made on a validation split of the *training* articles: "
+        "thresholds) belong on a validation split of the *training* articles: "
         f"`qa_utils.core.data.split_validation` holds out {VALIDATION_SHARE:.0%} of them, each "
         "article placed by a stable hash of its title, and the models train on questions of the "
-        "other articles. The official dev set is kept for the final report. Training reads "
+        "other articles. The official dev set is kept for the final report. Two choices predate "
+        "the split and are still the ones made on dev-set F1: the quick profile's learning rate "
+        "and the committed distillation setting (`python -m benchmarks.distillation "
+        "--select-on validation` re-derives the latter); the thresholds of SQuAD 2.0, the "
+        "adaptation's learning-rate check and every new benchmark choose on validation data. "
+        "Training reads "
         "`train-v1.1-rebuilt.json` (`../shared/squad/`): the real texts with synthetic question "
         "ids, and answer offsets recovered by locating the answer text, so a small share of them "
         "(see `../shared/squad/README.md`) point at another occurrence of the same text; this "

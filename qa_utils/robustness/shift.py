@@ -23,6 +23,7 @@ import pandas as pd
 from datasets import Dataset
 
 from qa_utils.analysis.stats import bootstrap_ci, bootstrap_means, unpaired_difference
+from qa_utils.analysis.tables import metric_row
 from qa_utils.core.data import load_squad, subset
 from qa_utils.core.eval_sets import eval_set_path
 from qa_utils.core.inference import infer
@@ -82,19 +83,14 @@ def shift_row(
     name: str, table: pd.DataFrame, reference: pd.DataFrame, n_resamples: int, seed: int
 ) -> dict:
     """EM/F1 of one set with intervals, and its F1 and EM drops against the reference set."""
-    low, high = bootstrap_ci(table[["em", "f1"]].to_numpy(), n_resamples, seed)
+    scores = metric_row(table, n_resamples, seed, min_size=0)
+    del scores["small"]  # a whole evaluation set is never a small slice
     drop, drop_low, drop_high = unpaired_difference(
         reference["f1"].to_numpy(), table["f1"].to_numpy(), n_resamples, seed
     )
     return {
         "set": name,
-        "n": len(table),
-        "em": table["em"].mean(),
-        "em_low": low[0],
-        "em_high": high[0],
-        "f1": table["f1"].mean(),
-        "f1_low": low[1],
-        "f1_high": high[1],
+        **scores,
         "drop": drop,
         "drop_low": drop_low,
         "drop_high": drop_high,

@@ -230,8 +230,25 @@ def render_run_times(root: Path) -> str:
         f"The published run (profile `{header.get('profile')}`, "
         f"{hardware_text(header.get('hardware'))}) took "
         f"{duration(field(header, PUBLISHED_RUN, 'total_seconds'))}{of_which}: notebook "
-        f"{', '.join(parts)}. The committed notebooks carry that run's outputs; its summary is "
-        f"`{PUBLISHED_RUN}`."
+        f"{', '.join(parts)}.{rerun_text(header.get('rerun', []))} The committed notebooks "
+        f"carry that run's outputs; its summary is `{PUBLISHED_RUN}`."
+    )
+
+
+def rerun_text(rerun: list[str]) -> str:
+    """' Notebook 01 was re-run ...' for notebooks re-executed in the run's folder, else ''.
+
+    >>> print(rerun_text(["01_core_concepts"]))
+     Notebook 01 was re-run in the same folder after a fix (its time is that re-run's).
+    """
+    if not rerun:
+        return ""
+    names = spoken_list([name[:2] for name in rerun])
+    verb = "was" if len(rerun) == 1 else "were"
+    plural = "" if len(rerun) == 1 else "s"
+    return (
+        f" Notebook{plural} {names} {verb} re-run in the same folder after a fix "
+        f"({'its time is that' if len(rerun) == 1 else 'their times are those'} re-run's)."
     )
 
 

@@ -167,8 +167,7 @@ def run_all(
             return 1
         print(f"  done in {timings[source.stem]:.0f} s", flush=True)
         refresh_explorer(run_dir)
-    header["notebook_seconds"] = {k: round(v, 1) for k, v in timings.items()}
-    header["total_seconds"] = round(sum(timings.values()), 1)
+    header |= timing_header(run_dir, {k: round(v, 1) for k, v in timings.items()})
     header["hardware"] = hardware_info()
     summary = collect_summary(run_dir)
     explorer = (run_dir / EXPLORER).is_file()
@@ -179,6 +178,28 @@ def run_all(
     atomic_write_text(run_dir / "summary.html", summary_html(summary, header, explorer))
     print(f"run folder: {run_dir}")
     return 0
+
+
+def timing_header(run_dir: Path, timings: dict[str, float]) -> dict[str, Any]:
+    """Notebook times for the summary, kept from an earlier run in the same folder where not rerun.
+
+    Rerunning some notebooks in a finished run folder (`--run-dir X --only 01`) must not drop
+    the times of the others: their outputs are still the folder's. The rerun ones are listed.
+    """
+    earlier = {}
+    path = run_dir / "summary.json"
+    if path.is_file():
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))["run"]["notebook_seconds"]
+        except (OSError, ValueError, KeyError, TypeError):
+            earlier = {}
+    kept = {k: v for k, v in earlier.items() if k not in timings}
+    seconds = dict(sorted((kept | timings).items()))
+    header: dict[str, Any] = {"notebook_seconds": seconds}
+    header["total_seconds"] = round(sum(seconds.values()), 1)
+    if kept:
+        header["rerun"] = sorted(timings)
+    return header
 
 
 def refresh_explorer(run_dir: Path, use_spacy: bool = True) -> Path | None:

@@ -20,6 +20,7 @@ from qa_utils.workflow.runner import (
     select_notebooks,
     summary_html,
     summary_markdown,
+    timing_header,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,3 +138,14 @@ def test_only_prefixes_must_each_match_a_notebook():
     assert len(select_notebooks([], folder)) == 7
     with pytest.raises(ValueError, match=r"--only 9 08: no such notebook \(have 01, 02, 03"):
         select_notebooks(["01", "9", "08"], folder)
+
+
+def test_rerunning_some_notebooks_keeps_the_others_times(tmp_path):
+    first = timing_header(tmp_path, {"01_a": 10.0, "02_b": 20.0})
+    assert first == {"notebook_seconds": {"01_a": 10.0, "02_b": 20.0}, "total_seconds": 30.0}
+    (tmp_path / "summary.json").write_text(json.dumps({"run": first}), encoding="utf-8")
+    again = timing_header(tmp_path, {"01_a": 12.5})
+    assert again["notebook_seconds"] == {"01_a": 12.5, "02_b": 20.0}
+    assert again["total_seconds"] == 32.5 and again["rerun"] == ["01_a"]
+    (tmp_path / "summary.json").write_text("{not json", encoding="utf-8")
+    assert "rerun" not in timing_header(tmp_path, {"01_a": 1.0})

@@ -64,6 +64,16 @@ def oov_rate(docs: Iterable[Sequence[str]], vocab: frozenset[str]) -> float:
     return float(np.mean(flags)) if flags else 0.0
 
 
+def known_tokens(docs: Iterable[Sequence[str]], vocab: frozenset[str]) -> np.ndarray:
+    """True for each token `NgramLM.corpus_nll` scores that is not UNK (every EOS is known).
+
+    >>> known_tokens([["the", "cat"], ["dog"]], frozenset({"the", "dog"})).tolist()
+    [True, False, True, True, True]
+    """
+    flags = [flag for doc in docs for flag in [word in vocab for word in doc] + [True]]
+    return np.array(flags, dtype=bool)
+
+
 def padded_ngrams(doc: Sequence[str], order: int, vocab: frozenset[str]) -> list[tuple[str, ...]]:
     """The n-grams whose last word is predicted: each token of `doc` (UNK if unknown), then EOS.
 
@@ -183,6 +193,34 @@ def perplexity_curve(
     return pd.DataFrame(rows)
 
 
+def curve_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """`perplexity_curve` as a table: a row per training size, a column per model (in order)."""
+    table = curve.pivot(index="train_tokens", columns="model", values="perplexity")
+    table = table[list(dict.fromkeys(curve["model"]))]
+    return table.rename(index="{:,}".format).rename_axis(index="training tokens", columns=None)
+
+
+def perplexity_table(
+    nll: Mapping[str, Mapping[str, np.ndarray]], known: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Perplexity of each model on each text, over all tokens and over the non-UNK ones.
+
+    Args:
+        nll: Text name -> model name -> per-token NLL (`NgramLM.corpus_nll`).
+        known: Text name -> `known_tokens` of that text.
+
+    Returns:
+        A row per model; per text a column `text` and a column `text, no <unk>`.
+    """
+    columns = {}
+    for text, by_model in nll.items():
+        columns[text] = {name: perplexity(v) for name, v in by_model.items()}
+    for text, by_model in nll.items():
+        mask = known[text]
+        columns[f"{text}, no {UNK}"] = {name: perplexity(v[mask]) for name, v in by_model.items()}
+    return pd.DataFrame(columns)
+
+
 def curve_gains(curve: pd.DataFrame) -> pd.DataFrame:
     """Per model of `perplexity_curve`: perplexity with the least and the most training text,
     the factor it fell by and the absolute fall."""
@@ -213,8 +251,47 @@ def curve_sentence(curve: pd.DataFrame) -> str:
     )
 
 
+def unk_share_of_gap(row: pd.Series) -> float:
+    """How much of a model's train-over-dev perplexity gap the UNK tokens account for.
+
+    The gap is log(train / dev) perplexity; without UNK it is log(train, no <unk> / dev, no
+    <unk>). The share is 1 minus their ratio: 1 or more when the gap vanishes without UNK.
+
+    >>> round(unk_share_of_gap(pd.Series({"dev": 100.0, "train": 400.0,
+    ...     "dev, no <unk>": 100.0, "train, no <unk>": 200.0})), 3)
+    0.5
+    """
+    gap = math.log(row["train"] / row["dev"])
+    return 1 - math.log(row[f"train, no {UNK}"] / row[f"dev, no {UNK}"]) / gap
+
+
+def unk_sentence(row: pd.Series, unk_train: float, unk_dev: float) -> str:
+    """Why a model scores better on dev than on training text: UNK, and how much of it."""
+    share = unk_share_of_gap(row)
+    amount = "entirely" if share >= 1 else "mostly" if share >= 0.5 else "partly"
+    rest = (
+        "; the rest of the gap is in the texts themselves"
+        if share < 1
+        else ", so the gap is all `<unk>`"
+    )
+    return (
+        f"The unigram scores *better* on dev ({row['dev']:.0f}) than on training text "
+        f"({row['train']:.0f}) {amount} because dev has more `<unk>` tokens ({unk_dev:.1%} against "
+        f"{unk_train:.1%} of the scored training paragraphs), and `<unk>` is one frequent, cheap "
+        "token that stands for many rare words: over the other tokens it scores "
+        f"{row[f'dev, no {UNK}']:.0f} on dev and {row[f'train, no {UNK}']:.0f} on training "
+        f"text{rest}. Compare perplexities of models on the same text, never of texts."
+    )
+
+
 def perplexity_sentence(table: pd.DataFrame, unk_train: float, unk_dev: float) -> str:
-    """What the dev/train perplexity table says (rows: the five models; columns: dev, train)."""
+    """What the dev/train perplexity table says (`perplexity_table` of the five models).
+
+    Args:
+        table: Rows: the five models; columns dev, train and their "no <unk>" versions.
+        unk_train: Share of UNK tokens in the scored training text.
+        unk_dev: Share of UNK tokens in dev.
+    """
     dev, train = table["dev"], table["train"]
     uni, bi, tri = dev["unigram"], dev["bigram, add-k"], dev["trigram, add-k"]
     add_k = (
@@ -224,13 +301,11 @@ def perplexity_sentence(table: pd.DataFrame, unk_train: float, unk_dev: float) -
         else f"With add-k alone the bigram scores {bi:.0f} against the unigram's {uni:.0f}"
     )
     unigram = (
-        f"The unigram scores *better* on dev ({uni:.0f}) than on training text "
-        f"({train['unigram']:.0f}) only because dev has more `<unk>` tokens ({unk_dev:.1%} "
-        f"against {unk_train:.1%}), and `<unk>` is one frequent, cheap token that stands for "
-        "many rare words: compare perplexities of models on the same text, never of texts."
+        unk_sentence(table.loc["unigram"], unk_train, unk_dev)
         if uni < train["unigram"]
         else "Compare perplexities of models on the same text, never of texts: the share of "
-        f"`<unk>` tokens differs ({unk_dev:.1%} of dev, {unk_train:.1%} of training text)."
+        f"`<unk>` tokens differs ({unk_dev:.1%} of dev, {unk_train:.1%} of the scored training "
+        "text)."
     )
     return (
         f"{add_k}, and the add-k trigram scores {tri:.0f}: smoothing matters as much as "

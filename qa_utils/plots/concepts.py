@@ -26,7 +26,12 @@ def plot_prevalence_sweep(sweep: pd.DataFrame) -> Figure:
     fig, ax = new_figure("single")
     for metric in ("accuracy", "precision", "recall", "f1"):
         ax.plot(sweep["positive_rate"], sweep[metric], marker="o", label=metric)
-    ax.plot(sweep["positive_rate"], sweep["majority_accuracy"], "k--", label="accuracy of 'never'")
+    ax.plot(
+        sweep["positive_rate"],
+        sweep["majority_accuracy"],
+        "k--",
+        label="majority accuracy (always 'no')",
+    )
     ax.set(xscale="log", ylim=(0, 1.02), xlabel="share of positives in the test set (log)")
     ax.set(ylabel="score", title="One classifier, test sets of different class balance")
     ax.legend(loc="lower left")

@@ -14,16 +14,19 @@ from qa_utils.chapter.concepts import (
     answer_metric_table,
     article_coin_labels,
     binary_scores,
+    bleu_token_counts,
     concept_sizes,
     confusion_sentence,
     cv_compare,
     cv_sentence,
+    cv_stats,
     fit_text_classifier,
     imbalance_sentence,
     labeller_note,
     metric_sentence,
     never_predicted_sentence,
     online_sentence,
+    prevalence_sentence,
     prevalence_sweep,
     question_table,
     simulate_online,
@@ -60,6 +63,13 @@ def test_concept_sizes_follow_profile_and_overrides() -> None:
     assert concept_sizes("quick").questions is None
     assert concept_sizes("smoke", questions=500, lm_train_questions=700).questions == 500
     assert concept_sizes("smoke", lm_train_questions=700).lm_train_questions == 700
+
+
+def test_concept_sizes_describe_reads_none_as_all() -> None:
+    text = ConceptSizes(None, 20_000, None).describe()
+    assert text.startswith("all dev questions for the classifiers;")
+    assert "the first 20,000 training questions" in text and "all dev paragraphs" in text
+    assert "2,000 dev questions" in concept_sizes("smoke").describe()
 
 
 def test_concept_sizes_rejects_unknown_profile() -> None:
@@ -158,6 +168,20 @@ def test_cv_compare_shows_leakage_only_with_shuffled_folds() -> None:
     assert shuffled > 0.9 and grouped < shuffled - 0.3
 
 
+def test_cv_compare_majority_accuracy_is_the_training_majority_on_the_test_fold() -> None:
+    table = toy_questions(n_articles=6, per_article=4)
+    labels = np.array([1] * 16 + [0] * 8)  # articles 0-3 say 1, articles 4-5 say 0
+    scores = cv_compare(table["question"], {"coin": labels}, table["title"], n_splits=6)
+    grouped = scores[scores["scheme"] == SCHEMES[1]]
+    # the training majority is always 1: right on the four 1-articles, wrong on the two others
+    assert sorted(grouped["majority_accuracy"].tolist()) == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_bleu_token_counts_use_sacrebleu_tokens_not_words() -> None:
+    assert bleu_token_counts(["February 7, 2016", "Denver Broncos", "U.S."]).tolist() == [4, 2, 4]
+    assert bleu_token_counts([]).size == 0
+
+
 def test_answer_metric_table_short_answers() -> None:
     table = answer_metric_table("Denver Broncos", ["Denver Broncos", "Broncos", "Panthers"])
     exact, partial, wrong = (row for _, row in table.iterrows())
@@ -196,6 +220,13 @@ def test_plots_have_fixed_sizes() -> None:
     assert tuple(plot_simulated_online(online, 0.5).get_size_inches()) == SIZES["single"]
 
 
+def test_prevalence_plot_and_sentence_name_the_baseline_alike() -> None:
+    sweep = prevalence_sweep([1, 0, 1, 0], [1, 0, 0, 0], rates=(0.5, 0.1), n=100)
+    legend = plot_prevalence_sweep(sweep).axes[0].get_legend()
+    assert "majority accuracy (always 'no')" in [t.get_text() for t in legend.get_texts()]
+    assert "close to the majority accuracy (always 'no'), 0.90." in prevalence_sentence(sweep)
+
+
 def test_labeller_note_quotes_the_counts():
     counts = pd.Series({"Common Noun Phrase": 4448, "Location": 139, "Person": 69})
     text = labeller_note(counts)
@@ -224,30 +255,78 @@ def test_never_predicted_and_confusion_sentences():
     labels = ["Date", "Person", "Clause"]
     text = never_predicted_sentence(truth, pred, labels)
     assert "never predicts 2 of the 3 types (Person, Clause), which hold 60.0%" in text
-    confusion = confusion_sentence(truth, pred, labels)
-    assert "from 0% (Person) to 100% (Date)" in confusion
-    assert "sends 100% of the *Person* questions to *Date*" in confusion
+    assert "never right" not in text
+    confusion = confusion_sentence(truth, pred, labels, min_questions=1)
+    assert "from 0% (2 types: Person, Clause) to 100% (Date)" in confusion
+    assert "sends 100% of the 1 *Person* questions to *Date*" in confusion
 
 
-def test_cv_sentence_compares_the_schemes():
-    cv = pd.DataFrame(
-        {
-            "task": ["coin per article"] * 2 + ["answer type"] * 2,
-            "scheme": ["KFold (shuffled)", "GroupKFold (by article)"] * 2,
-            "accuracy": [0.876, 0.521, 0.705, 0.665],
-            "shared_groups": [48, 0, 48, 0],
-        }
-    )
+def test_never_predicted_sentence_names_types_predicted_but_never_right():
+    truth = ["Date", "Date", "Person", "Clause"]
+    pred = ["Date", "Clause", "Date", "Date"]
+    text = never_predicted_sentence(truth, pred, ["Date", "Person", "Clause"])
+    assert "never predicts 1 of the 3 types (Person)" in text
+    assert "*Clause* is predicted once but never right" in text
+
+
+def test_confusion_sentence_skips_small_rows():
+    # Other: 2 questions, all sent to Date; Clause: 4 questions, half sent to Date
+    truth = ["Other"] * 2 + ["Clause"] * 4 + ["Date"] * 4
+    pred = ["Date"] * 2 + ["Clause", "Clause", "Date", "Date"] + ["Date"] * 4
+    labels = ["Date", "Clause", "Other"]
+    assert "100% of the 2 *Other*" in confusion_sentence(truth, pred, labels, min_questions=1)
+    text = confusion_sentence(truth, pred, labels, min_questions=3)
+    assert "at least 3 test questions" in text and "50% of the 4 *Clause* questions" in text
+    assert "no type has 30 test questions" in confusion_sentence(truth, pred, labels)
+
+
+def cv_rows(coin: list[float], task: list[float], chance: float) -> pd.DataFrame:
+    """Two folds per (task, scheme): shuffled first, then grouped, for the coin and the task."""
+    rows = []
+    for name, values in (("coin per article", coin), ("answer type", task)):
+        for scheme, pair in zip(SCHEMES, (values[:2], values[2:]), strict=True):
+            for fold, accuracy in enumerate(pair):
+                shared = 48 if scheme == SCHEMES[0] else 0
+                rows.append(
+                    {"task": name, "scheme": scheme, "fold": fold, "accuracy": accuracy,
+                     "majority_accuracy": chance, "shared_groups": shared}
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_cv_sentence_compares_the_drop_with_the_folds_spread():
+    # grouped answer type: mean 0.665, SD 0.0283; drop 0.04 = 1.4 SDs
+    cv = cv_rows([0.87, 0.88, 0.50, 0.54], [0.70, 0.71, 0.645, 0.685], chance=0.57)
+    stats = cv_stats(cv)
+    assert list(stats.columns) == ["accuracy", "sd", "majority_accuracy", "shared_groups"]
+    assert stats.loc[("answer type", SCHEMES[1]), "sd"] == pytest.approx(0.02828, abs=1e-5)
+    text = cv_sentence(cv, held_out=0.70)
+    assert "accuracy 0.88" in text and "to 0.52, no better than chance" in text
+    assert "majority coin scores 0.57" in text
+    assert "0.705 to 0.665; one split of held-out articles (section 3) scored 0.700" in text
+    assert "drop of 0.040 is 1.4 times the grouped folds' standard deviation (0.028)" in text
+    assert "hard to tell from the folds' noise" in text
+
+
+def test_cv_sentence_names_a_clear_drop_and_a_coin_above_chance():
+    cv = cv_rows([0.87, 0.88, 0.80, 0.82], [0.80, 0.80, 0.60, 0.61], chance=0.57)
     text = cv_sentence(cv)
-    assert "accuracy 0.88" in text and "to 0.52" in text and "0.705 to 0.665" in text
+    assert "to 0.81, above chance" in text and "section 3" not in text
+    assert "well beyond the folds' spread: part of its shuffled score was memorised" in text
+    flat = cv_rows([0.87, 0.88, 0.50, 0.54], [0.60, 0.60, 0.61, 0.62], chance=0.57)
+    assert "Grouped folds cost it nothing" in cv_sentence(flat)
 
 
-def test_metric_sentence_says_rouge_normalises_case_but_not_order():
+def test_metric_sentence_says_which_metrics_notice_word_order():
     candidates = ["Denver Broncos", "the Denver Broncos", "denver broncos", "Broncos"]
     metrics = answer_metric_table("Denver Broncos", [*candidates, "Broncos of Denver"])
     text = metric_sentence(metrics)
     assert '"denver broncos" gets ROUGE-1 100' in text
-    assert '"Broncos of Denver" gets ROUGE-1 80 and ROUGE-L 40' in text
+    assert '"Broncos of Denver" gets token F1 80 and ROUGE-1 80, which count words' in text
+    assert "only ROUGE-L, the longest common subsequence, penalises it (40)" in text
+    assert "BLEU's higher n-grams notice it too" in text
+    assert 'gives it 34.7, less than the one-word "Broncos" (36.8)' in text
+    assert "Only ROUGE-L" not in text
 
 
 def test_online_sentence_gives_the_feedback_interval():

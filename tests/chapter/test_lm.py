@@ -15,13 +15,17 @@ from qa_utils.chapter.lm import (
     build_vocab,
     curve_gains,
     curve_sentence,
+    curve_table,
+    known_tokens,
     oov_rate,
     padded_ngrams,
     paragraph_docs,
     perplexity,
     perplexity_curve,
     perplexity_sentence,
+    perplexity_table,
     tokenize,
+    unk_share_of_gap,
 )
 from qa_utils.plots import SIZES
 from qa_utils.plots.concepts import plot_perplexity_curve
@@ -146,17 +150,80 @@ def test_curve_sentence_says_which_model_gains_what():
     assert "The bigram gains the most, relatively." in curve_sentence(steeper)
 
 
-def test_perplexity_sentence_reads_the_table():
-    table = pd.DataFrame(
-        {"dev": [672.4, 732.5, 3535.3, 348.4, 347.2], "train": [867.9, 81.4, 23.9, 126.8, 40.5]},
-        index=[
-            "unigram",
-            "bigram, add-k",
-            "trigram, add-k",
-            "bigram, interpolated",
-            "trigram, interpolated",
-        ],
+def test_known_tokens_align_with_corpus_nll() -> None:
+    lm = NgramLM.fit(TOY, order=2, k=1.0, min_count=2)  # only "the", "sat" (and EOS) known
+    docs = [tokenize("the cat sat"), tokenize("a dog")]
+    known = known_tokens(docs, lm.vocab)
+    assert known.tolist() == [True, False, True, True, False, False, True]
+    assert known.shape == lm.corpus_nll(docs).shape
+
+
+def test_perplexity_table_masks_unk_tokens() -> None:
+    nll = {"dev": {"m": np.log([2.0, 8.0, 100.0])}, "train": {"m": np.log([4.0, 4.0])}}
+    known = {"dev": np.array([True, True, False]), "train": np.array([True, True])}
+    table = perplexity_table(nll, known)
+    assert list(table.columns) == ["dev", "train", "dev, no <unk>", "train, no <unk>"]
+    assert table.loc["m", "dev"] == pytest.approx(1600 ** (1 / 3))
+    assert table.loc["m", "dev, no <unk>"] == pytest.approx(4.0)
+    assert table.loc["m", "train, no <unk>"] == pytest.approx(4.0)
+
+
+def test_curve_table_keeps_model_order_and_formats_tokens() -> None:
+    curve = pd.DataFrame(
+        {
+            "model": ["unigram", "bigram"] * 2,
+            "train_tokens": [67332, 67332, 507964, 507964],
+            "perplexity": [1247.1, 649.1, 672.4, 348.4],
+        }
     )
-    text = perplexity_sentence(table, 0.027, 0.078)
+    table = curve_table(curve)
+    assert list(table.columns) == ["unigram", "bigram"]
+    assert table.index.tolist() == ["67,332", "507,964"]
+    assert table.loc["507,964", "bigram"] == 348.4
+
+
+MODELS = ["unigram", "bigram, add-k", "trigram, add-k", "bigram, interpolated"]
+
+
+def ppl_table(dev_known: float, train_known: float) -> pd.DataFrame:
+    """The five models' perplexities with given unigram perplexities without UNK."""
+    return pd.DataFrame(
+        {
+            "dev": [672.4, 732.5, 3535.3, 348.4, 347.2],
+            "train": [867.9, 81.4, 23.9, 126.8, 40.5],
+            "dev, no <unk>": [dev_known, 900.0, 4000.0, 400.0, 400.0],
+            "train, no <unk>": [train_known, 90.0, 25.0, 130.0, 42.0],
+        },
+        index=[*MODELS, "trigram, interpolated"],
+    )
+
+
+def test_unk_share_of_gap() -> None:
+    assert unk_share_of_gap(ppl_table(858.0, 948.0).loc["unigram"]) == pytest.approx(
+        1 - math.log(948 / 858) / math.log(867.9 / 672.4)
+    )
+
+
+@pytest.mark.parametrize(
+    ("dev_known", "train_known", "amount", "rest"),
+    [
+        (858.0, 948.0, "mostly", "the rest of the gap is in the texts themselves"),
+        (700.0, 900.0, "partly", "the rest of the gap is in the texts themselves"),
+        (950.0, 940.0, "entirely", "so the gap is all `<unk>`"),
+    ],
+)
+def test_perplexity_sentence_reads_the_table(
+    dev_known: float, train_known: float, amount: str, rest: str
+) -> None:
+    text = perplexity_sentence(ppl_table(dev_known, train_known), 0.027, 0.078)
     assert "bigram (732) does not even beat the unigram (672)" in text
-    assert "*better* on dev (672) than on training text (868)" in text
+    assert f"*better* on dev (672) than on training text (868) {amount} because" in text
+    assert "(7.8% against 2.7% of the scored training paragraphs)" in text
+    assert f"it scores {dev_known:.0f} on dev and {train_known:.0f} on training text" in text
+    assert rest in text
+
+
+def test_perplexity_sentence_when_dev_is_worse() -> None:
+    table = ppl_table(858.0, 948.0).assign(train=lambda t: t["dev"] / 2)
+    text = perplexity_sentence(table, 0.027, 0.078)
+    assert "*better*" not in text and "7.8% of dev, 2.7% of the scored training" in text

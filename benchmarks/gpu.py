@@ -29,7 +29,9 @@ NO_CUDA = "no CUDA device: the GPU benchmark did not run (nothing measured, noth
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="embedded", help="fine-tuned model folder")
+    parser.add_argument(
+        "--model", required=True, help="fine-tuned model folder, e.g. runs/quick/model"
+    )
     parser.add_argument("--profile", default="quick", help="window and batch settings")
     parser.add_argument("--questions", type=int, default=1000, help="dev questions")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the CPU row")

@@ -6,7 +6,8 @@ A generated block sits between two markers in README.md::
     ...text written by the renderer registered as NAME...
     <!-- /generated:NAME -->
 
-Each renderer reads committed files only (`benchmarks/reference/*`, the published run's summary)
+Each renderer reads committed files only (`benchmarks/reference/*`, the published run's summary,
+the profiles in code, facts of the data kept here as constants that tests pin against the data)
 and returns the block's text, so a figure in the README cannot drift from its source: the
 README-sync test renders every block and fails when the committed README differs.
 """
@@ -303,17 +304,27 @@ def render_full_estimate(root: Path) -> str:
     minutes = notebook_value(run, "02_fine_tuning", "train_minutes")
     questions = notebook_value(run, "02_fine_tuning", "train_questions")
     full = get_profile("full")
-    hours = minutes / questions * SQUAD_TRAIN_QUESTIONS * full.epochs / 60
+    hours = minutes / questions * TRAIN_QUESTIONS_OUTSIDE_VALIDATION * full.epochs / 60
     return (
         f"Going further means more steps: at the published run's speed, all "
-        f"{SQUAD_TRAIN_QUESTIONS:,} questions for the `full` profile's {full.epochs:g} epochs "
-        f"would take about {hours:.0f} hours on these cores (and a larger model longer), or "
-        "minutes on a GPU with the `full` profile."
+        f"{TRAIN_QUESTIONS_OUTSIDE_VALIDATION:,} training questions outside the validation split "
+        f"for the `full` profile's {full.epochs:g} epochs would take about {hours:.0f} hours on "
+        "these cores (and a larger model longer), or minutes on a GPU with the `full` profile."
     )
 
 
 SQUAD_TRAIN_QUESTIONS = 87_599
 """Questions in SQuAD v1.1's training set (a fact of the data: ../shared/squad/README.md)."""
+
+SQUAD_TRAIN_ARTICLES = 442
+"""Articles in SQuAD v1.1's training set."""
+
+VALIDATION_ARTICLES, VALIDATION_QUESTIONS = 17, 3_449
+"""What `qa_utils.core.data.split_validation` holds out of `train-v1.1-rebuilt.json` (pinned
+against the data by tests/workflow/test_readme.py)."""
+
+TRAIN_QUESTIONS_OUTSIDE_VALIDATION = SQUAD_TRAIN_QUESTIONS - VALIDATION_QUESTIONS
+"""The questions every profile draws its training questions from (`training_questions`)."""
 
 
 @renderer("analysis-overall")
@@ -621,19 +632,22 @@ def render_drift(root: Path) -> str:
     source = REFERENCE / "drift.json"
     d = read_json(root, source)
     c = field(d, source, "config")
+    late = 1 - d["within_bound"] - d["early"] - d["missed"]
+    missed = f"{d['missed']:.0%} never" if d["missed"] else "none missed"
     return (
         f"With its defaults (a reference of {c['reference']} scores, k = {c['k']:g}, "
-        f"h = {c['h']:g} standard deviations) it flags a drop of mean F1 from "
-        f"{d['mean_before']:.0f} to {d['mean_after']:.0f} **within {d['bound']} scores after "
-        f"the shift starts**, plus the feedback delay D (Wald's estimate h / (δ − k) = "
-        f"{d['wald_delay']:.0f} for the streams' drop of δ = {d['drop_in_std']:.2f} standard "
-        "deviations; an estimate from one stream's own measured drop, as in notebook 06, "
-        f"varies with the stream). In {d['runs']} seeded synthetic streams of {d['length']} "
-        f"scores shifted at {d['shift_at']}: median delay {d['delay_median']:.0f}, 95th "
-        f"percentile {d['delay_p95']:.0f}, {d['within_bound']:.0%} within {d['bound']}, "
-        f"{d['early']:.0%} alarmed before the shift; "
-        f"unshifted, {d['false_alarm']:.0%} of such streams raise a false alarm somewhere in "
-        f"their {d['monitored']} monitored scores (`python -m benchmarks.drift`, `{source}`)."
+        f"h = {c['h']:g} standard deviations), in **{d['within_bound']:.0%} of {d['runs']} "
+        f"seeded synthetic streams** it flagged a drop of mean F1 from {d['mean_before']:.0f} to "
+        f"{d['mean_after']:.0f} **within {d['bound']} scores after the shift started**, plus the "
+        f"feedback delay D (Wald's estimate h / (δ − k) = {d['wald_delay']:.0f} for the streams' "
+        f"drop of δ = {d['drop_in_std']:.2f} standard deviations; an estimate from one stream's "
+        "own measured drop, as in notebook 06, varies with the stream). Those streams had "
+        f"{d['length']} scores, shifted at {d['shift_at']}: median delay "
+        f"{d['delay_median']:.0f}, 95th percentile {d['delay_p95']:.0f}, the slowest "
+        f"{d['delay_max']}; {d['early']:.0%} alarmed before the shift, {late:.0%} later than "
+        f"{d['bound']}, {missed}; unshifted, {d['false_alarm']:.0%} of such streams raise a false "
+        f"alarm somewhere in their {d['monitored']} monitored scores (`python -m "
+        f"benchmarks.drift`, `{source}`)."
     )
 
 
@@ -714,8 +728,8 @@ def render_shift(root: Path) -> str:
     load = meta["load_average"]
     return "\n".join(lines) + (
         "\n\nAgainst the trend of the published models with a SQuAD v1.1 score "
-        f"({trend['models'].min()} to {trend['models'].max()} per set; a line fitted per set on "
-        f"logit-transformed F1), the quick model is {verdicts}. The model answered the "
+        f"({trend['models'].min()} to {trend['models'].max()} models per set; a line fitted per "
+        f"set on logit-transformed F1), the quick model is {verdicts}. The model answered the "
         f"{table['n'].sum():,} questions in {meta['total_s'] / 60:.0f} minutes on the 2-core "
         f"Xeon while other jobs ran (load average {load['start']:.1f} at the start, "
         f"{load['end']:.1f} at the end)."
@@ -749,3 +763,70 @@ def unanswerable_block(root: Path) -> str:
         "abstains), chosen on the validation slice."
     )
     return table.to_markdown() + "\n\n" + note
+
+
+# --- profiles and data facts ---------------------------------------------------------------------
+
+PROFILE_USES = {
+    "smoke": "tests, CI (notebooks in < 3 min)",
+    "quick": "a 2-core CPU: notebooks < 60 min, training < 30",
+    "full": "the chapter's recipe on a GPU",
+}
+"""What each profile is for (the last column of the README's profile table)."""
+
+
+def model_text(model: str) -> str:
+    """'embedded MiniLM-L6-H384' for the embedded model, else its Hub name.
+
+    >>> model_text("google-bert/bert-base-uncased")
+    '`bert-base-uncased` (Hub)'
+    """
+    from qa_utils.project.config import EMBEDDED_MODEL
+
+    return (
+        "embedded MiniLM-L6-H384" if model == EMBEDDED_MODEL else f"`{model.split('/')[-1]}` (Hub)"
+    )
+
+
+@renderer("profiles")
+def render_profiles(root: Path) -> str:
+    """The profile table from `qa_utils.project.config.PROFILES`, with the training pool's size."""
+    from qa_utils.core.data import VALIDATION_SHARE
+    from qa_utils.project.config import PROFILES
+
+    rows = [
+        [f"`{p.name}`", model_text(p.model),
+         f"{p.train_questions:,} questions" if p.train_questions
+         else f"all {TRAIN_QUESTIONS_OUTSIDE_VALIDATION:,}",
+         f"{p.epochs:g}", f"{p.learning_rate:.0e}".replace("e-0", "e-"), f"{p.batch_size}",
+         f"{p.max_length} / {p.doc_stride}",
+         PROFILE_USES.get(p.name, "") + (" (bf16)" if p.bf16 else "")]
+        for p in PROFILES.values()
+    ]  # fmt: skip
+    rows.append(["`auto`", "`full` with a GPU and the Hub, else `quick`", *[""] * 5, "the default"])
+    head = ["profile", "model", "training data", "epochs", "lr", "batch", "max length / stride"]
+    return md_table(head + ["for"], rows) + (
+        "\n\nTraining questions are drawn from the training articles outside the validation split "
+        f"(`qa_utils.training.train.training_questions`): {TRAIN_QUESTIONS_OUTSIDE_VALIDATION:,} "
+        f"of SQuAD v1.1's {SQUAD_TRAIN_QUESTIONS:,}. The split's hash threshold of "
+        f"{VALIDATION_SHARE:.0%} holds out {VALIDATION_ARTICLES} of the {SQUAD_TRAIN_ARTICLES} "
+        f"articles in practice ({VALIDATION_ARTICLES / SQUAD_TRAIN_ARTICLES:.1%}), with "
+        f"{VALIDATION_QUESTIONS:,} questions."
+    )
+
+
+SQUAD_V2_DEV_QUESTIONS, SQUAD_V2_DEV_UNANSWERABLE = 11_873, 5_945
+"""Questions of `dev-v2.0-rebuilt.json`, and how many have no answer (pinned by the tests)."""
+
+
+@renderer("squad-v2-dev")
+def render_squad_v2_dev(root: Path) -> str:
+    """How many SQuAD 2.0 dev questions have no answer."""
+    share = SQUAD_V2_DEV_UNANSWERABLE / SQUAD_V2_DEV_QUESTIONS
+    return (
+        "About a third of SQuAD 2.0's questions overall have no answer in their passage, and "
+        f"{share:.0%} of its dev set's ({SQUAD_V2_DEV_UNANSWERABLE:,} of "
+        f"{SQUAD_V2_DEV_QUESTIONS:,} in `../shared/squad/dev-v2.0-rebuilt.json`); a model must "
+        "abstain. Everything above works on SQuAD 2.0 files too (there is no SQuAD 2.0 training "
+        "set offline):"
+    )

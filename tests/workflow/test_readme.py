@@ -164,6 +164,73 @@ def test_benchmark_renderers_name_a_missing_reference_file(tmp_path):
         readme.render_drift(tmp_path)
 
 
+def test_the_training_pool_constants_are_those_of_split_validation():
+    from datasets import Dataset
+
+    from qa_utils.core.data import split_validation
+    from qa_utils.project.paths import shared_dir
+
+    path = shared_dir() / "squad" / "train-v1.1-rebuilt.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not beside the project")
+    articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+    titles = [a["title"] for a in articles for p in a["paragraphs"] for _ in p["qas"]]
+    kept, held = split_validation(Dataset.from_dict({"title": titles}))
+    assert len(titles) == readme.SQUAD_TRAIN_QUESTIONS
+    assert len(articles) == readme.SQUAD_TRAIN_ARTICLES
+    assert len(held) == readme.VALIDATION_QUESTIONS
+    assert len(set(held["title"])) == readme.VALIDATION_ARTICLES
+    assert len(kept) == readme.TRAIN_QUESTIONS_OUTSIDE_VALIDATION
+
+
+def test_the_squad_v2_dev_constants_are_those_of_the_file():
+    from qa_utils.core.data import load_squad
+    from qa_utils.project.paths import shared_dir
+
+    path = shared_dir() / "squad" / "dev-v2.0-rebuilt.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not beside the project")
+    dev = load_squad(path)
+    assert len(dev) == readme.SQUAD_V2_DEV_QUESTIONS
+    assert sum(dev["is_impossible"]) == readme.SQUAD_V2_DEV_UNANSWERABLE
+
+
+def test_the_profile_table_follows_the_profiles_and_the_training_pool(tmp_path, monkeypatch):
+    import dataclasses
+
+    from qa_utils.project.config import PROFILES
+
+    text = readme.render_profiles(tmp_path)
+    assert "| `full` | `bert-base-uncased` (Hub) | all 84,150 | 3 | 2e-5 | 16 | 384 / 128 |" in text
+    assert "| `quick` | embedded MiniLM-L6-H384 | 16,000 questions | 1 | 1e-4 | 16 |" in text
+    assert "holds out 17 of the 442 articles in practice (3.8%), with 3,449 questions" in text
+    quick = dataclasses.replace(PROFILES["quick"], train_questions=8000, learning_rate=5e-5)
+    monkeypatch.setitem(PROFILES, "quick", quick)
+    assert "| 8,000 questions | 1 | 5e-5 |" in readme.render_profiles(tmp_path)
+
+
+def test_the_full_estimate_counts_the_questions_outside_the_validation_split(tmp_path):
+    training = RUN["02_fine_tuning"] | {"train_questions": 1000, "train_minutes": 100.0}
+    published(tmp_path, **{"02_fine_tuning": training})
+    text = readme.render_full_estimate(tmp_path)
+    assert "all 84,150 training questions outside the validation split" in text
+    assert "would take about 421 hours" in text  # 0.1 min x 84,150 x 3 epochs (87,599: 438)
+
+
+def test_the_drift_block_quotes_the_share_within_the_bound(tmp_path):
+    source = tmp_path / readme.REFERENCE / "drift.json"
+    source.parent.mkdir(parents=True)
+    config = {"reference": 200, "k": 0.25, "h": 20.0}
+    data = {"runs": 10, "length": 800, "shift_at": 500, "bound": 80, "config": config}
+    data |= {"mean_before": 80.0, "mean_after": 50.0, "drop_in_std": 0.8, "wald_delay": 36.4}
+    data |= {"delay_median": 30.0, "delay_p95": 90.0, "delay_max": 120, "within_bound": 0.5}
+    data |= {"early": 0.1, "missed": 0.2, "false_alarm": 0.0, "monitored": 600}
+    source.write_text(json.dumps(data))
+    text = readme.render_drift(tmp_path)
+    assert "in **50% of 10 seeded synthetic streams** it flagged a drop" in text
+    assert "the slowest 120; 10% alarmed before the shift, 20% later than 80, 20% never;" in text
+
+
 def test_prose_is_wrapped_and_tables_are_not():
     line = "word " * 30
     table = "| " + " | ".join(["cell"] * 30) + " |"

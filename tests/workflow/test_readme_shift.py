@@ -34,7 +34,7 @@ def test_the_shift_block_shows_every_set_its_er_and_the_verdict(tmp_path):
     assert "| squad/dev | 10,570 |" in text
     assert "more robust than its SQuAD F1 predicts on squadshifts/reddit" in text
     assert "the 20,373 questions in 19 minutes" in text and "(load average 5.7 at" in text
-    assert "(63 to 63 per set" in text and "shift_trend.png" in text
+    assert "(63 to 63 models per set" in text and "shift_trend.png" in text
 
 
 def test_the_block_follows_the_files_not_the_readme(tmp_path):

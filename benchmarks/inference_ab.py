@@ -8,7 +8,7 @@ whether the result files of the two sides are identical. Use it to check that a 
 the code (a refactoring, say) costs no speed:
 
     git worktree add /tmp/before <old commit>
-    python -m benchmarks.inference_ab --before /tmp/before --model runs/quick-main/model \\
+    python -m benchmarks.inference_ab --before /tmp/before --model runs/quick/model \\
         --profile quick --questions 500 --pairs 5
 """
 

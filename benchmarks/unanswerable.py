@@ -16,8 +16,8 @@ the scoring, shared with notebook 07):
    (by default as many as route (a) trains on, answerable and unanswerable together).
 
 `--start base` trains routes (a) and (b) from the profile's base encoder; `--start v1` continues
-training the v1.1 model instead (cheaper, and stronger at a small budget); the `start` column
-says which. Prints and writes (to --out) overall, HasAns and NoAns F1 (and EM) with 95%
+training the v1.1 model instead (the committed run's choice: the chapter's own model); the
+`start` column says which. Prints and writes (to --out) overall, HasAns and NoAns F1 (and EM) with 95%
 bootstrap intervals per way, the threshold each used (null score minus best span score; inf:
 never abstains) and the training sizes.
 

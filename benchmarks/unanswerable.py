@@ -17,9 +17,9 @@ the scoring, shared with notebook 07):
 
 `--start base` trains routes (a) and (b) from the profile's base encoder; `--start v1` continues
 training the v1.1 model instead (the committed run's choice: the chapter's own model); the
-`start` column says which. Prints and writes (to --out) overall, HasAns and NoAns F1 (and EM) with 95%
-bootstrap intervals per way, the threshold each used (null score minus best span score; inf:
-never abstains) and the training sizes.
+`start` column says which. Prints and writes (to --out) overall, HasAns and NoAns F1 (and EM)
+with 95% bootstrap intervals per way, the threshold each used (null score minus best span
+score; inf: never abstains) and the training sizes.
 
 `--ways` runs part of the comparison (each part under `--out/parts/`, so long runs can be split
 into several, one per route); every run merges the parts present into `unanswerable.csv`,

@@ -181,24 +181,29 @@ def run_all(
 
 
 def timing_header(run_dir: Path, timings: dict[str, float]) -> dict[str, Any]:
-    """Notebook times for the summary, kept from an earlier run in the same folder where not rerun.
+    """Notebook times for the summary; a rerun in a finished folder keeps the full run's times.
 
-    Rerunning some notebooks in a finished run folder (`--run-dir X --only 01`) must not drop
-    the times of the others: their outputs are still the folder's. The rerun ones are listed.
+    Rerunning some notebooks in a finished run folder (`--run-dir X --only 01`, after a fix to
+    their text) reuses what the folder already holds (a trained model), so its times are not
+    those of the whole sequence: `notebook_seconds` keeps the first complete run's times and
+    `rerun_seconds` records the reruns' own.
     """
-    earlier = {}
+    earlier: dict[str, Any] = {}
     path = run_dir / "summary.json"
     if path.is_file():
         try:
-            earlier = json.loads(path.read_text(encoding="utf-8"))["run"]["notebook_seconds"]
+            earlier = json.loads(path.read_text(encoding="utf-8"))["run"]
         except (OSError, ValueError, KeyError, TypeError):
             earlier = {}
-    kept = {k: v for k, v in earlier.items() if k not in timings}
-    seconds = dict(sorted((kept | timings).items()))
-    header: dict[str, Any] = {"notebook_seconds": seconds}
+    first = earlier.get("notebook_seconds") if isinstance(earlier, dict) else None
+    if not isinstance(first, dict) or not first:
+        return {"notebook_seconds": timings, "total_seconds": round(sum(timings.values()), 1)}
+    seconds = first | {k: v for k, v in timings.items() if k not in first}
+    rerun = (earlier.get("rerun_seconds") or {}) | {k: v for k, v in timings.items() if k in first}
+    header: dict[str, Any] = {"notebook_seconds": dict(sorted(seconds.items()))}
     header["total_seconds"] = round(sum(seconds.values()), 1)
-    if kept:
-        header["rerun"] = sorted(timings)
+    if rerun:
+        header["rerun_seconds"] = dict(sorted(rerun.items()))
     return header
 
 

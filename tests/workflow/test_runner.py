@@ -140,12 +140,15 @@ def test_only_prefixes_must_each_match_a_notebook():
         select_notebooks(["01", "9", "08"], folder)
 
 
-def test_rerunning_some_notebooks_keeps_the_others_times(tmp_path):
+def test_a_rerun_keeps_the_full_runs_times_and_records_its_own(tmp_path):
     first = timing_header(tmp_path, {"01_a": 10.0, "02_b": 20.0})
     assert first == {"notebook_seconds": {"01_a": 10.0, "02_b": 20.0}, "total_seconds": 30.0}
     (tmp_path / "summary.json").write_text(json.dumps({"run": first}), encoding="utf-8")
-    again = timing_header(tmp_path, {"01_a": 12.5})
-    assert again["notebook_seconds"] == {"01_a": 12.5, "02_b": 20.0}
-    assert again["total_seconds"] == 32.5 and again["rerun"] == ["01_a"]
+    again = timing_header(tmp_path, {"02_b": 2.5})
+    assert again["notebook_seconds"] == {"01_a": 10.0, "02_b": 20.0}
+    assert again["total_seconds"] == 30.0 and again["rerun_seconds"] == {"02_b": 2.5}
+    (tmp_path / "summary.json").write_text(json.dumps({"run": again}), encoding="utf-8")
+    third = timing_header(tmp_path, {"01_a": 11.0})
+    assert third["rerun_seconds"] == {"01_a": 11.0, "02_b": 2.5}
     (tmp_path / "summary.json").write_text("{not json", encoding="utf-8")
-    assert "rerun" not in timing_header(tmp_path, {"01_a": 1.0})
+    assert "rerun_seconds" not in timing_header(tmp_path, {"01_a": 1.0})

@@ -14,6 +14,7 @@ from datasets import Dataset
 
 from qa_utils.analysis.stats import paired_test
 from qa_utils.analysis.tables import overall_metrics
+from qa_utils.chapter.curves import format_p, p_phrase
 from qa_utils.core.data import subset
 from qa_utils.core.evaluate import RECORDS, evaluate
 from qa_utils.project.config import INITS, Profile
@@ -126,25 +127,56 @@ def learning_curves(runs: list[TransferRun]) -> pd.DataFrame:
     return pd.concat([pd.DataFrame(columns=columns), *parts], ignore_index=True)[columns]
 
 
+def gains_for_display(gains: pd.DataFrame) -> pd.DataFrame:
+    """`transfer_gains` rows as the notebook shows them: F1 points to one decimal, p as text."""
+    points = dict.fromkeys(["f1_gain", "gain_low", "gain_high"], 1)
+    return gains.round(points).assign(p_value=gains["p_value"].map(format_p))
+
+
+def budgets_phrase(gains: pd.DataFrame) -> str:
+    """'300 training questions (p = 0.110)', joined with 'and', for the rows of `gains`."""
+    return " and ".join(
+        f"{int(g.train_questions):,} training questions ({p_phrase(g.p_value)})"
+        for g in gains.itertuples()
+    )
+
+
+def gain_verdict(gains: pd.DataFrame) -> str:
+    """Which budgets' gains are beyond sampling noise, naming those whose interval holds zero."""
+    clear, worse = gains["gain_low"] > 0, gains["gain_high"] < 0
+    if clear.all():
+        return (
+            "the gain is larger than sampling noise at every budget: from the same questions and "
+            "steps, the pre-trained weights learn the task faster than the same architecture from "
+            "scratch"
+        )
+    groups = [
+        (
+            ~clear & ~worse,
+            "the interval includes zero: there these runs cannot tell the two starts apart",
+        ),
+        (worse, "the random start scores higher, beyond sampling noise"),
+        (clear, "the pre-trained start scores higher, beyond sampling noise"),
+    ]
+    return "; ".join(
+        f"with {budgets_phrase(gains[rows])} {meaning}" for rows, meaning in groups if rows.any()
+    )
+
+
 def gain_sentence(gains: pd.DataFrame) -> str:
     """What the comparison says, one clause per budget, from `transfer_gains`."""
+    if gains.empty:
+        return "No budget has runs from both starts, so there is no gain to report."
     clauses = [
         f"with {int(g.train_questions):,} training questions the pre-trained start scores "
         f"{g.f1_gain:+.1f} F1 points against the random one (95% interval {g.gain_low:+.1f} to "
         f"{g.gain_high:+.1f}, paired over {int(g.dev_questions):,} dev questions)"
         for g in gains.itertuples()
     ]
-    clear = bool(len(gains)) and bool((gains["gain_low"] > 0).all())
-    meaning = (
-        "the gain is larger than sampling noise at every budget: from the same questions and "
-        "steps, the pre-trained weights learn the task faster than the same architecture from "
-        "scratch"
-        if clear
-        else "at some budget the interval reaches zero: there these runs cannot tell the two "
-        "starts apart"
-    )
     return (
-        "Same architecture, same questions, same steps: " + "; ".join(clauses) + f". So {meaning}."
+        "Same architecture, same questions, same steps: "
+        + "; ".join(clauses)
+        + f". So {gain_verdict(gains)}."
     )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
+from transformers.utils import logging as transformers_logging
+
 from qa_utils.core.data import resolve_squad_source
 from qa_utils.project.config import Profile, get_profile
 from qa_utils.project.paths import project_root
@@ -53,8 +56,18 @@ class Run:
         return str(resolve_squad_source("validation"))
 
 
+def quiet_progress_bars() -> None:
+    """Turn off datasets', transformers' and the Hub's progress bars in this process.
+
+    In a notebook each tokenization and model save would leave a bar in the cell's output.
+    Training keeps its own bar (Trainer's callback, not these switches).
+    """
+    datasets.disable_progress_bars()
+    transformers_logging.disable_progress_bar()  # also huggingface_hub's
+
+
 def setup_run(profile: str = "", run_dir: str = "", seed: int | None = None, **overrides) -> Run:
-    """Resolve the profile, create the run folder and seed everything.
+    """Resolve the profile, create the run folder, seed everything and quiet the progress bars.
 
     Args:
         profile: a profile name; '' means $QA_PROFILE, else 'auto'.
@@ -68,4 +81,5 @@ def setup_run(profile: str = "", run_dir: str = "", seed: int | None = None, **o
     folder = project_root() / (run_dir or Path("runs") / resolved.name)
     folder.mkdir(parents=True, exist_ok=True)
     set_seed(resolved.seed)
+    quiet_progress_bars()
     return Run(resolved, folder)

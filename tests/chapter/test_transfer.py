@@ -12,6 +12,7 @@ from qa_utils.chapter.transfer import (
     TransferRun,
     curves_sentence,
     gain_sentence,
+    gains_for_display,
     learning_curves,
     transfer_gains,
     transfer_table,
@@ -55,7 +56,42 @@ def test_gain_is_paired_and_the_sentence_says_it_is_clear(runs):
 def test_sentence_says_when_the_runs_cannot_tell_the_starts_apart(runs):
     same = [runs[0], _run("random", 100, runs[0].records["f1"].to_numpy())]
     sentence = gain_sentence(transfer_gains(same, n_resamples=200))
-    assert "+0.0 F1 points" in sentence and "cannot tell" in sentence
+    assert "+0.0 F1 points" in sentence
+    assert "with 100 training questions (p = 1.000) the interval includes zero" in sentence
+
+
+def _gains(rows: list[tuple[int, float, float, float, float]]) -> pd.DataFrame:
+    columns = ["train_questions", "f1_gain", "gain_low", "gain_high", "p_value"]
+    return pd.DataFrame(rows, columns=columns).assign(dev_questions=500)
+
+
+def test_sentence_names_only_the_budgets_whose_interval_holds_zero():
+    gains = _gains(
+        [
+            (300, 1.9, -0.48, 4.05, 0.1104),
+            (1000, 5.5, 3.7, 7.3, 1 / 1001),
+            (2000, -3.0, -5.0, -1.0, 0.004),
+        ]
+    )
+    verdict = gain_sentence(gains).split(". So ")[1]
+    assert verdict.startswith("with 300 training questions (p = 0.110) the interval includes zero")
+    assert "with 2,000 training questions (p = 0.004) the random start scores higher" in verdict
+    assert (
+        "with 1,000 training questions (p < 0.001) the pre-trained start scores higher" in verdict
+    )
+    assert "every budget" not in verdict
+
+
+def test_no_budget_with_both_starts_is_said_plainly():
+    assert gain_sentence(pd.DataFrame()).startswith("No budget has runs from both starts")
+
+
+def test_gains_are_shown_to_one_decimal_with_p_as_text():
+    shown = gains_for_display(
+        _gains([(300, 1.904, -0.483, 4.049, 0.1104), (1000, 5.5, 3.7, 7.3, 1 / 1001)])
+    )
+    assert shown[["f1_gain", "gain_low", "gain_high"]].iloc[0].tolist() == [1.9, -0.5, 4.0]
+    assert shown["p_value"].tolist() == ["0.110", "<0.001"]
 
 
 def test_a_budget_with_one_start_has_no_gain(runs):

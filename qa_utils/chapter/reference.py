@@ -1,4 +1,5 @@
-"""Published SQuAD v1.1 dev-set scores and the chapter's claim, to put our own numbers in context.
+"""Notebook 03's helpers: published SQuAD v1.1 dev-set scores and the chapter's claim, to put our
+own numbers in context, and one question's answer candidates across its windows.
 
 Every score here is a citation (a constant with its source), never a measurement of ours.
 """
@@ -7,10 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+from transformers import PreTrainedTokenizerBase
 
 from qa_utils.analysis.tables import overall_metrics
+from qa_utils.core.features import prepare_eval_features
+from qa_utils.project.config import EMBEDDED_MODEL, InferenceSettings
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,16 @@ PUBLISHED = (
     ),
 )
 
-COLUMNS = ["system", "kind", "exact_match", "f1", "f1_low", "f1_high", "source"]
+COLUMNS = ["system", "kind", "bert_base", "exact_match", "f1", "f1_low", "f1_high", "source"]
+
+
+def model_name(model: str) -> str:
+    """A profile's model as a reader would name it: the embedded MiniLM, else its Hub name.
+
+    >>> model_name("embedded"), model_name("google-bert/bert-base-uncased")
+    ('embedded MiniLM-L6-H384', 'bert-base-uncased')
+    """
+    return "embedded MiniLM-L6-H384" if model == EMBEDDED_MODEL else model.split("/")[-1]
 
 
 def headline_table(
@@ -74,18 +88,72 @@ def headline_table(
         label: the name of our row.
 
     Returns:
-        One row per system; `kind` says "claim", "published" or "measured", and only the
-        measured row has an interval (cited scores come without one).
+        One row per system; `kind` says "claim", "published" or "measured", `bert_base` marks
+        BERT-base scores, and only the measured row has an interval (cited scores come without
+        one).
     """
     rows = [
-        (ref.system, kind, ref.exact_match, ref.f1, math.nan, math.nan, ref.source)
+        (ref.system, kind, ref.bert_base, ref.exact_match, ref.f1, math.nan, math.nan, ref.source)
         for ref, kind in [(CHAPTER, "claim"), *((r, "published") for r in PUBLISHED)]
     ]
     ours = overall_metrics(records, n_resamples, seed).iloc[0]
     rows.append(
-        (label, "measured", ours["em"], ours["f1"], ours["f1_low"], ours["f1_high"], "this run")
+        (
+            label,
+            "measured",
+            False,
+            ours["em"],
+            ours["f1"],
+            ours["f1_low"],
+            ours["f1_high"],
+            "this run",
+        )
     )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def headline_view(table: pd.DataFrame) -> pd.DataFrame:
+    """`headline_table` for reading: EM and F1 to one decimal, and one "F1 95% CI" column that
+    is blank for cited scores (they come without an interval)."""
+    interval = [
+        "" if math.isnan(low) else f"{low:.1f}–{high:.1f}"
+        for low, high in zip(table["f1_low"], table["f1_high"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "system": table["system"],
+            "kind": table["kind"],
+            "EM": table["exact_match"].round(1),
+            "F1": table["f1"].round(1),
+            "F1 95% CI": interval,
+        }
+    )
+
+
+def f1_text(row: pd.Series) -> str:
+    """A measured row's F1 with its interval, e.g. 'F1 70.9 (95% bootstrap interval 70.2–71.7)'."""
+    return f"F1 {row['f1']:.1f} (95% bootstrap interval {row['f1_low']:.1f}–{row['f1_high']:.1f})"
+
+
+def measured_sentence(table: pd.DataFrame) -> str:
+    """Our measured EM and F1, and how far our F1 is from the best published BERT-base F1.
+
+    >>> table = pd.DataFrame({"system": ["A", "ours"], "kind": ["published", "measured"],
+    ...     "bert_base": [True, False], "exact_match": [80.8, 59.0], "f1": [88.5, 70.9],
+    ...     "f1_low": [math.nan, 70.2], "f1_high": [math.nan, 71.7]})
+    >>> print(measured_sentence(table))  # doctest: +NORMALIZE_WHITESPACE
+    Our model measures EM 59.0 / F1 70.9 (95% bootstrap interval 70.2–71.7): 17.6 F1 points
+    below the best published BERT-base F1, 88.5.
+    """
+    ours = table[table["kind"] == "measured"].iloc[0]
+    base = table[(table["kind"] == "published") & table["bert_base"]]
+    best = base.loc[base["f1"].idxmax()]
+    gap = ours["f1"] - best["f1"]
+    return (
+        f"Our model measures EM {ours['exact_match']:.1f} / {f1_text(ours)}: {abs(gap):.1f} F1 "
+        f"points {'below' if gap < 0 else 'above'} the best published BERT-base F1, "
+        f"{best['f1']:.1f}."
+    )
 
 
 def claim_sentence(claim: Reference = CHAPTER, published: tuple[Reference, ...] = PUBLISHED) -> str:
@@ -163,3 +231,38 @@ def estimate_sentence(estimate: FullRunEstimate) -> str:
         f"on {estimate.gpu}; a newer GPU with bf16 should be faster) that is about "
         f"{estimate.minutes:.0f} minutes of training, plus a few minutes to evaluate the dev set."
     )
+
+
+def window_ranges(
+    question: str, context: str, tokenizer: PreTrainedTokenizerBase, settings: InferenceSettings
+) -> list[tuple[int, int]]:
+    """The characters of `context` (start, end exclusive) that each evaluation window covers,
+    built as evaluation builds them (`prepare_eval_features`)."""
+    batch = {"id": ["q"], "question": [question], "context": [context]}
+    windows = prepare_eval_features(batch, tokenizer, settings.max_length, settings.doc_stride)
+    spans = [[o for o in offsets if o is not None] for offsets in windows["offset_mapping"]]
+    return [(window[0][0], window[-1][1]) for window in spans]
+
+
+def candidates_table(
+    candidates: list[dict[str, Any]], ranges: list[tuple[int, int]], n: int = 5
+) -> pd.DataFrame:
+    """The first `n` n-best candidates of a question (nbest.json), with the windows holding each.
+
+    >>> nbest = [{"text": "b", "start": 6, "end": 7, "score": 2.0, "probability": 0.7},
+    ...          {"text": "a", "start": 0, "end": 1, "score": 1.0, "probability": 0.3}]
+    >>> candidates_table(nbest, [(0, 5), (4, 9)])["windows"].tolist()
+    ['1', '0']
+    """
+    rows = [
+        {
+            **{key: c[key] for key in ("text", "start", "end", "score", "probability")},
+            "windows": ", ".join(
+                str(i)
+                for i, (low, high) in enumerate(ranges)
+                if low <= c["start"] < c["end"] <= high
+            ),
+        }
+        for c in candidates[:n]
+    ]
+    return pd.DataFrame(rows)

@@ -231,25 +231,27 @@ def render_run_times(root: Path) -> str:
         f"The published run (profile `{header.get('profile')}`, "
         f"{hardware_text(header.get('hardware'))}) took "
         f"{duration(field(header, PUBLISHED_RUN, 'total_seconds'))}{of_which}: notebook "
-        f"{', '.join(parts)}.{rerun_text(header.get('rerun', []))} The committed notebooks "
+        f"{', '.join(parts)}.{rerun_text(header.get('rerun_seconds', {}))} The committed notebooks "
         f"carry that run's outputs; its summary is `{PUBLISHED_RUN}`."
     )
 
 
-def rerun_text(rerun: list[str]) -> str:
+def rerun_text(rerun: dict[str, float]) -> str:
     """' Notebook 01 was re-run ...' for notebooks re-executed in the run's folder, else ''.
 
-    >>> print(rerun_text(["01_core_concepts"]))
-     Notebook 01 was re-run in the same folder after a fix (its time is that re-run's).
+    >>> text = rerun_text({"01_core_concepts": 61.0})
+    >>> text.startswith(" Notebook 01 was re-run in the same folder"), "(61 s, reusing" in text
+    (True, True)
     """
     if not rerun:
         return ""
     names = spoken_list([name[:2] for name in rerun])
-    verb = "was" if len(rerun) == 1 else "were"
-    plural = "" if len(rerun) == 1 else "s"
+    times = ", ".join(duration(s) for s in rerun.values())
+    one = len(rerun) == 1
     return (
-        f" Notebook{plural} {names} {verb} re-run in the same folder after a fix "
-        f"({'its time is that' if len(rerun) == 1 else 'their times are those'} re-run's)."
+        f" Notebook{'' if one else 's'} {names} {'was' if one else 'were'} re-run in the same "
+        f"folder after a fix to {'its' if one else 'their'} text ({times}, reusing what the run "
+        "had already computed); the times above are those of the full run."
     )
 
 
@@ -367,24 +369,110 @@ def render_published_scores(root: Path) -> str:
 
 @renderer("validation-split")
 def render_validation_split(root: Path) -> str:
-    """Where tuning happens: the validation split of the training articles."""
+    """Where tuning happens: the validation split of the training articles, and its choices."""
     from qa_utils.core.data import VALIDATION_SHARE
 
     return (
-        "Tuning choices (learning rate, distillation temperature, weight and training size, "
-        "thresholds) belong on a validation split of the *training* articles: "
+        "Tuning choices (learning rate, distillation temperature and weight, thresholds) belong "
+        "on a validation split of the *training* articles: "
         f"`qa_utils.core.data.split_validation` holds out {VALIDATION_SHARE:.0%} of them, each "
         "article placed by a stable hash of its title, and the models train on questions of the "
-        "other articles. The official dev set is kept for the final report. Two choices predate "
-        "the split and are still the ones made on dev-set F1: the quick profile's learning rate "
-        "and the committed distillation setting (`python -m benchmarks.distillation "
-        "--select-on validation` re-derives the latter); the thresholds of SQuAD 2.0, the "
-        "adaptation's learning-rate check and every new benchmark choose on validation data. "
-        "Training reads "
-        "`train-v1.1-rebuilt.json` (`../shared/squad/`): the real texts with synthetic question "
-        "ids, and answer offsets recovered by locating the answer text, so a small share of them "
-        "(see `../shared/squad/README.md`) point at another occurrence of the same text; this "
-        "affects training labels only, never evaluation."
+        "other articles. The official dev set is kept for the final report. "
+        f"{learning_rate_sentence(root)} {distillation_choice_sentence(root)} The thresholds of "
+        "SQuAD 2.0 and the adaptation's learning rate are chosen on validation data too. "
+        "Training reads `train-v1.1-rebuilt.json` (`../shared/squad/`): the real texts with "
+        "synthetic question ids, and answer offsets recovered by locating the answer text, so a "
+        "small share of them (see `../shared/squad/README.md`) point at another occurrence of the "
+        "same text; this affects training labels only, never evaluation."
+    )
+
+
+def rate_text(rate: float) -> str:
+    """A learning rate as the README writes it.
+
+    >>> rate_text(0.0001), rate_text(5e-05)
+    ('1e-4', '5e-5')
+    """
+    return f"{rate:.0e}".replace("e-0", "e-")
+
+
+def learning_rate_sentence(root: Path) -> str:
+    """The quick profile's learning rate against others on validation (`learning_rate.csv`)."""
+    from qa_utils.project.config import get_profile
+
+    if not (root / REFERENCE / "learning_rate.csv").is_file():
+        return (
+            "The quick profile's learning rate predates the split and was chosen on dev-set F1; "
+            "`python -m benchmarks.learning_rate` re-checks it on the validation split (not run "
+            "yet: no `learning_rate.csv` is committed)."
+        )
+    table = read_csv(root, REFERENCE / "learning_rate.csv").sort_values("learning_rate")
+    first = table.iloc[0]
+    default, profile = float(first.profile_rate), get_profile("quick").learning_rate
+    scores = spoken_list([
+        f"{r.f1:.1f} [{r.f1_low:.1f}, {r.f1_high:.1f}] at {rate_text(r.learning_rate)}"
+        for r in table.itertuples()
+    ])  # fmt: skip
+    text = (
+        f"The quick profile's learning rate was checked there (`benchmarks/learning_rate.py`, "
+        f"{int(first.questions):,} training questions per rate, {int(first.scored):,} validation "
+        f"questions): F1 {scores}. "
+    )
+    chosen = float(table.loc[table["chosen"], "learning_rate"].iloc[0])
+    best = table.loc[table["f1"].idxmax()]
+    ours, top, now = rate_text(default), rate_text(best.learning_rate), rate_text(profile)
+    if chosen == default and best.learning_rate == default:
+        text += f"The profile's {ours} scored highest and stays."
+    elif chosen == default:
+        paired = f"[{best.change_low:+.1f}, {best.change_high:+.1f}]"
+        text += (
+            f"{top} scored {best.change:+.1f} F1 above {ours}, within the noise of the paired "
+            f"comparison ({paired}), so the profile keeps {ours}."
+        )
+    else:
+        text += f"{rate_text(chosen)} beat {ours} with a paired 95% interval above zero."
+    if profile != default:
+        text += f" (The check was run for {ours}; the profile now says {now}.)"
+    elif chosen != default:
+        text += f" The profile still says {now}: its model would need retraining."
+    return text
+
+
+def pairs_text(pairs: int) -> str:
+    """'one pair', '3 pairs'."""
+    return "one pair" if pairs == 1 else f"{pairs} pairs"
+
+
+def distillation_choice_sentence(root: Path) -> str:
+    """The distillation setting chosen on validation (`distillation_selection.csv`)."""
+    from qa_utils.training.distill import ALPHA, TEMPERATURE
+
+    if not (root / REFERENCE / "distillation_selection.csv").is_file():
+        return (
+            "The distillation temperature and weight also predate it (chosen on dev-set F1); "
+            "`python -m benchmarks.distillation --select-on validation` re-derives them (not run "
+            "yet: no `distillation_selection.csv` is committed)."
+        )
+    table = read_csv(root, REFERENCE / "distillation_selection.csv")
+    settings = table.groupby(["temperature", "alpha"], as_index=False).agg(
+        f1=("distilled_f1", "mean"), gain=("gain", "mean"), pairs=("gain", "size")
+    )
+    best = settings.loc[settings["f1"].idxmax()]
+    scores = spoken_list([
+        f"{r.f1:.1f} at T = {r.temperature:g}, alpha = {r.alpha:g}" for r in settings.itertuples()
+    ])  # fmt: skip
+    same = best.temperature == TEMPERATURE and best.alpha == ALPHA
+    verdict = (
+        "the setting `qa_utils.training.distill` uses"
+        if same
+        else f"not the committed default (T = {TEMPERATURE:g}, alpha = {ALPHA:g})"
+    )
+    return (
+        f"The distillation setting was chosen there the same way (`benchmarks/distillation.py "
+        f"--select-on validation`: {spoken_list([f'{q:,}' for q in sorted(set(table.questions))])} "
+        f"training questions, {int(table.scored_questions.iloc[0]):,} validation questions, "
+        f"{pairs_text(int(settings.pairs.max()))} of students per setting): distilled F1 "
+        f"{scores}; the best, T = {best.temperature:g} and alpha = {best.alpha:g}, is {verdict}."
     )
 
 
@@ -768,8 +856,8 @@ def unanswerable_block(root: Path) -> str:
 # --- profiles and data facts ---------------------------------------------------------------------
 
 PROFILE_USES = {
-    "smoke": "tests, CI (notebooks in < 3 min)",
-    "quick": "a 2-core CPU: notebooks < 60 min, training < 30",
+    "smoke": "tests and CI: every notebook on a few dozen questions",
+    "quick": "a 2-core CPU (the published run's times are under Results)",
     "full": "the chapter's recipe on a GPU",
 }
 """What each profile is for (the last column of the README's profile table)."""
@@ -798,7 +886,7 @@ def render_profiles(root: Path) -> str:
         [f"`{p.name}`", model_text(p.model),
          f"{p.train_questions:,} questions" if p.train_questions
          else f"all {TRAIN_QUESTIONS_OUTSIDE_VALIDATION:,}",
-         f"{p.epochs:g}", f"{p.learning_rate:.0e}".replace("e-0", "e-"), f"{p.batch_size}",
+         f"{p.epochs:g}", rate_text(p.learning_rate), f"{p.batch_size}",
          f"{p.max_length} / {p.doc_stride}",
          PROFILE_USES.get(p.name, "") + (" (bf16)" if p.bf16 else "")]
         for p in PROFILES.values()

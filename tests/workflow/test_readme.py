@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from qa_utils import cli
@@ -239,7 +240,7 @@ def test_prose_is_wrapped_and_tables_are_not():
 
 
 def test_a_published_run_renders_its_per_notebook_times(tmp_path, monkeypatch):
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # run_all sets it; restored afterwards
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # the kernels inherit it; restored afterwards
     folder, run_dir, root = tmp_path / "notebooks", tmp_path / "run", tmp_path / "project"
     folder.mkdir()
     for name in RUN:
@@ -274,3 +275,55 @@ def test_robustness_renders_the_committed_run_or_says_there_is_none(tmp_path):
     assert "| typos in the question | 60.00 [58.00, 62.00] | 10.00 [8.50, 11.25] |" in text
     assert "| clean | 70.00 [68.00, 72.00] |  |" in text
     assert "took 160 s on hardware not recorded (load average 3.3" in text
+
+
+def write_learning_rates(root: Path, f1: dict[float, float], chosen: float) -> None:
+    """A learning_rate.csv with the profile's rate 1e-4 and paired changes from it."""
+    rows = [
+        {"learning_rate": rate, "f1": value, "f1_low": value - 1, "f1_high": value + 1,
+         "change": value - f1[1e-4], "change_low": value - f1[1e-4] - 0.5,
+         "change_high": value - f1[1e-4] + 0.5, "chosen": rate == chosen, "questions": 4000,
+         "scored": 2000, "profile_rate": 1e-4}
+        for rate, value in f1.items()
+    ]  # fmt: skip
+    folder = root / readme.REFERENCE
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(folder / "learning_rate.csv", index=False)
+
+
+@pytest.mark.parametrize(
+    ("f1", "chosen", "verdict"),
+    [
+        ({5e-5: 60.0, 1e-4: 62.0}, 1e-4, "The profile's 1e-4 scored highest and stays."),
+        ({1e-4: 62.0, 2e-4: 62.3}, 1e-4, "2e-4 scored +0.3 F1 above 1e-4, within the noise"),
+        ({1e-4: 62.0, 2e-4: 64.0}, 2e-4, "2e-4 beat 1e-4 with a paired 95% interval above zero."),
+    ],
+)
+def test_the_learning_rate_verdict_follows_the_committed_check(tmp_path, f1, chosen, verdict):
+    write_learning_rates(tmp_path, f1, chosen)
+    text = readme.learning_rate_sentence(tmp_path)
+    assert "4,000 training questions per rate, 2,000 validation questions" in text
+    assert verdict in text
+    assert ("would need retraining" in text) == (chosen != 1e-4)
+
+
+def test_the_distillation_choice_names_the_best_setting_and_the_default(tmp_path):
+    from qa_utils.training.distill import ALPHA, TEMPERATURE
+
+    rows = [
+        {"temperature": t, "alpha": a, "questions": 2000, "scored_questions": 1000,
+         "distilled_f1": 50 + t + a, "gain": t + a}
+        for t in (1.0, 2.0) for a in (0.5, 1.0)
+    ]  # fmt: skip
+    (tmp_path / readme.REFERENCE).mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(tmp_path / readme.REFERENCE / "distillation_selection.csv")
+    text = readme.distillation_choice_sentence(tmp_path)
+    assert "2,000 training questions, 1,000 validation questions, one pair" in text
+    assert "the best, T = 2 and alpha = 1," in text
+    same = (TEMPERATURE, ALPHA) == (2.0, 1.0)
+    assert ("the setting `qa_utils.training.distill` uses" in text) == same
+
+
+def test_without_the_validation_checks_the_readme_says_they_predate_the_split(tmp_path):
+    assert "chosen on dev-set F1" in readme.learning_rate_sentence(tmp_path)
+    assert "not run yet" in readme.distillation_choice_sentence(tmp_path)

@@ -189,11 +189,15 @@ def blanking_sentence(comparison: pd.DataFrame, n_resamples: int) -> str:
         else f"with {p_values[0]} for EM and {p_values[1]} for F1"
     )
     extra = rows.loc["f1", "difference"] - rows.loc["em", "difference"]
+    partial = (
+        f"F1 loses {extra:.2f} points more than EM: the blanked partial overlaps lose their "
+        f"partial credit too."
+        if extra > 0
+        else "F1 loses no more than EM: none of the blanked answers was a partial overlap."
+    )
     return (
         f"The figure shows F1 of both versions with the paired interval of their difference: "
-        f"blanking every tenth answer costs {costs[0]} and {costs[1]}, {tested}. F1 loses "
-        f"{extra:.2f} points more than EM: the blanked partial overlaps lose their partial credit "
-        f"too."
+        f"blanking every tenth answer costs {costs[0]} and {costs[1]}, {tested}. {partial}"
     )
 
 
@@ -221,9 +225,12 @@ def calibration_sentence(reliability: pd.DataFrame, ece: float, min_answers: int
     sized = used[used["n"] >= min_answers] if (used["n"] >= min_answers).any() else used
     far = sized.loc[(sized["accuracy"] - sized["confidence"]).abs().idxmax()]
     side = " and ".join(sides) or "exactly calibrated in all"
+    bins = f"of the {len(used)} bins that hold answers"
+    if len(used) == 1:
+        side, bins = side.replace(" in all", ""), "in the one bin that holds answers"
     return (
         f"The diagram shows confidence against exact-match rate per bin; ECE = {ece:.3f}. The "
-        f"model is {side} of the {len(used)} bins that hold answers. It is furthest "
+        f"model is {side} {bins}. It is furthest "
         f"from the diagonal in the {far['lower']:.1f}-{far['upper']:.1f} bin ({far['n']:,.0f} "
         f"answers): it says {far['confidence']:.2f} and is right {far['accuracy']:.2f} of the time."
     )

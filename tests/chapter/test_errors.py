@@ -80,6 +80,10 @@ def test_blanking_sentence_quotes_both_costs_and_the_floor():
     assert "costs 6.00 EM [5.00, 7.00] and 7.50 F1 [6.50, 8.50]" in text
     assert "p ≤ 0.001 (the smallest 1,000 resamples can give) for EM and p = 0.020 for F1" in text
     assert "F1 loses 1.50 points more than EM" in text
+    level = comparison.assign(difference=[6.0, 6.0])
+    assert "none of the blanked answers was a partial overlap" in errors.blanking_sentence(
+        level, 1000
+    )
 
 
 def test_calibration_sentence_reads_every_bin():
@@ -96,6 +100,8 @@ def test_calibration_sentence_reads_every_bin():
     assert "under-confident (right more often than it says) in all of the 3" in (
         errors.calibration_sentence(under, 0.01)
     )
+    one = reliability.assign(n=[0, 0, 0, 800], accuracy=0.9)
+    assert "over-confident in the one bin that holds answers" in errors.calibration_sentence(one, 0)
     small = reliability.assign(n=[40, 5, 0, 800])  # the 0.3 bin is too small to be named
     assert "the 0.0-0.1 bin (40 answers)" in errors.calibration_sentence(small, 0.1)
 

@@ -94,6 +94,23 @@ def sign_flip_p_value(diffs: np.ndarray, n_resamples: int, rng: np.random.Genera
     return (hits + 1) / (n_resamples + 1)
 
 
+def format_p_value(p_value: float, n_resamples: int) -> str:
+    """A resampling p-value for prose: at the floor (hits + 1) / (n + 1), say it is a bound.
+
+    With `n_resamples` resamples no p-value below 1 / (n_resamples + 1) can come out, so a
+    value there means "at most that", not "exactly that".
+
+    >>> format_p_value(1 / 1001, 1000)
+    'p ≤ 0.001 (the smallest 1,000 resamples can give)'
+    >>> format_p_value(40 / 1001, 1000), format_p_value(1.0, 1000)
+    ('p = 0.040', 'p = 1.000')
+    """
+    floor = 1 / (n_resamples + 1)
+    if p_value <= floor * (1 + 1e-9):
+        return f"p ≤ {floor:.2g} (the smallest {n_resamples:,} resamples can give)"
+    return f"p = {p_value:.3f}" if p_value >= 0.001 else f"p = {p_value:.1e}"
+
+
 def paired_test(
     a: ArrayLike, b: ArrayLike, n_resamples: int = 1000, seed: int = 0, level: float = 0.95
 ) -> PairedTest:

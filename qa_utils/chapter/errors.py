@@ -2,8 +2,9 @@
 
 Each function turns a table the notebook already has into the few values a sentence quotes:
 the largest off-diagonal cells of the answer-type confusion, the two answer-type labellers
-side by side, a verdict on a slice against the rest, the committed benchmark outputs shown
-beside the notebook's smaller runs, and the sentences on the name swap and on memorisation.
+side by side and where they disagree, a verdict on a slice against the rest, the cost of
+blanking answers, the calibration gaps, the committed benchmark outputs shown beside the
+notebook's smaller runs, and the sentences on the name swap and on memorisation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from qa_utils.analysis.answer_types import ANSWER_TYPES
-from qa_utils.analysis.stats import unpaired_difference
+from qa_utils.analysis.domains import holm
+from qa_utils.analysis.stats import format_p_value, unpaired_difference
 from qa_utils.project.io import read_table
 from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.memorisation import SAME_ARTICLES, UNSEEN_ARTICLES
@@ -53,6 +55,66 @@ def labeller_counts(rule_types: list[str], spacy_types: list[str]) -> pd.DataFra
     return table.reindex(ANSWER_TYPES).fillna(0).astype(int).rename_axis("answer type")
 
 
+def labeller_disagreement(rule_types: list[str], spacy_types: list[str]) -> pd.DataFrame:
+    """Per answer type: the answers either labeller gives it, and the share labelled differently.
+
+    Relative to the type's own number, so that a small type the labellers split on ranks
+    above a large type they mostly agree on. Most disagreed first; unused types left out.
+
+    >>> table = labeller_disagreement(["Date", "Date", "Other"], ["Date", "Person", "Person"])
+    >>> table.reset_index().values.tolist()
+    [['Person', 2, 2, 1.0], ['Other', 1, 1, 1.0], ['Date', 2, 1, 0.5]]
+    """
+    pairs = pd.DataFrame({"rule": rule_types, "spacy": spacy_types})
+    differ = pairs["rule"] != pairs["spacy"]
+    rows = {}
+    for kind in ANSWER_TYPES:
+        either = (pairs["rule"] == kind) | (pairs["spacy"] == kind)
+        if either.any():
+            rows[kind] = {"answers": int(either.sum()), "disagree": int((either & differ).sum())}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["answers", "disagree"])
+    table["share"] = table["disagree"] / table["answers"]
+    return table.sort_values("share", ascending=False, kind="stable")
+
+
+def spoken(items: list[str]) -> str:
+    """Items joined as in a sentence.
+
+    >>> spoken(["a"]), spoken(["a", "b", "c"])
+    ('a', 'a, b and c')
+    """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def labeller_sentence(
+    rule_types: list[str], spacy_types: list[str], typing: str, top: int = 3
+) -> str:
+    """How often the two labellers agree, and the types they disagree on most (relatively).
+
+    Args:
+        rule_types: Rule-based type of each gold answer.
+        spacy_types: The notebook's type of the same answers.
+        typing: Name of the notebook's labeller ("spaCy en_core_web_sm...").
+        top: How many of the most disagreed types to name.
+    """
+    agree = float(np.mean(np.array(rule_types) == np.array(spacy_types)))
+    opening = f"On the same {len(rule_types):,} gold answers the two labellers agree on {agree:.0%}"
+    worst = labeller_disagreement(rule_types, spacy_types).head(top)
+    worst = worst[worst["disagree"] > 0]
+    if worst.empty:
+        return opening + "."
+    counts = labeller_counts(rule_types, spacy_types).loc[worst.index]
+    shares = [f"{r.share:.0%} of {r.answers:,}" for r in worst.itertuples()]
+    shares[0] = shares[0].replace(" of ", " of the ") + f" answers either calls {worst.index[0]}"
+    named = spoken([f"{kind} ({share})" for kind, share in zip(worst.index, shares, strict=True)])
+    rules = spoken([f"{n:,} {kind}" for kind, n in counts.iloc[:, 0].items()])
+    other = spoken([f"{n:,}" for n in counts.iloc[:, 1]])
+    return (
+        f"{opening}. Relative to their number, they disagree most on {named}. The rule-based "
+        f"labeller finds {rules} answers; {typing} finds {other}."
+    )
+
+
 @dataclass(frozen=True)
 class SliceVerdict:
     """F1 of a slice against the rest of the questions (slice minus rest, unpaired bootstrap)."""
@@ -83,6 +145,95 @@ def slice_verdict(
     diff, low, high = unpaired_difference(inside, outside, n_resamples, seed)
     return SliceVerdict(len(inside), float(np.mean(inside)), float(np.mean(outside)), diff, low,
                         high)  # fmt: skip
+
+
+def rare_word_masks(table: pd.DataFrame) -> dict[str, pd.Series]:
+    """Questions with a rare word in the question, and those with one in the first gold answer.
+
+    Read from the `rare_words` slice of `analysis.slicing.add_features`, whose "both" counts
+    on each side, so that each mask can be judged against all other questions.
+    """
+    where = table["rare_words"].astype(str)
+    return {
+        "a rare word in the question": where.isin(["question only", "both"]),
+        "a rare word in the gold answer": where.isin(["answer only", "both"]),
+    }
+
+
+def verdict_line(name: str, verdict: SliceVerdict) -> str:
+    """One Markdown bullet: the slice's F1 against the rest, the difference and the verdict."""
+    v = verdict
+    return (
+        f"- {name} ({v.n:,} questions): F1 {v.f1:.1f} against {v.rest_f1:.1f} for the rest, "
+        f"difference {v.difference:+.1f} [{v.low:+.1f}, {v.high:+.1f}]: **{v.verdict}**."
+    )
+
+
+def blanking_sentence(comparison: pd.DataFrame, n_resamples: int) -> str:
+    """What blanking answers costs in EM and F1 (`analysis.tables.compare_tables`, ours first).
+
+    A blanked answer loses its EM and all of its F1, so F1 loses more than EM by the partial
+    credit of the blanked partial overlaps.
+    """
+    rows = comparison.set_index("metric")
+    costs, p_values = [], []
+    for metric in ("em", "f1"):
+        row = rows.loc[metric]
+        costs.append(
+            f"{row['difference']:.2f} {metric.upper()} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+        )
+        p_values.append(format_p_value(row["p_value"], n_resamples))
+    tested = (
+        f"each with {p_values[0]}"
+        if p_values[0] == p_values[1]
+        else f"with {p_values[0]} for EM and {p_values[1]} for F1"
+    )
+    extra = rows.loc["f1", "difference"] - rows.loc["em", "difference"]
+    partial = (
+        f"F1 loses {extra:.2f} points more than EM: the blanked partial overlaps lose their "
+        f"partial credit too."
+        if extra > 0
+        else "F1 loses no more than EM: none of the blanked answers was a partial overlap."
+    )
+    return (
+        f"The figure shows F1 of both versions with the paired interval of their difference: "
+        f"blanking every tenth answer costs {costs[0]} and {costs[1]}, {tested}. {partial}"
+    )
+
+
+def calibration_sentence(reliability: pd.DataFrame, ece: float, min_answers: int = 30) -> str:
+    """Which side of the diagonal the reliability bins lie on, and the bin furthest from it.
+
+    Args:
+        reliability: `analysis.stats.calibration_table` (lower, upper, n, confidence, accuracy).
+        ece: The expected calibration error.
+        min_answers: The largest gap is sought among bins with at least this many answers
+            (all bins with answers where none has that many).
+    """
+    used = reliability[reliability["n"] > 0]
+    if used.empty:
+        return f"No answer has a confidence, so there is nothing to calibrate (ECE = {ece:.3f})."
+    gap = used["accuracy"] - used["confidence"]
+    sides = [
+        f"{side} in {'all' if count == len(used) else count}"
+        for side, count in (
+            ("under-confident (right more often than it says)", int((gap > 0).sum())),
+            ("over-confident", int((gap < 0).sum())),
+        )
+        if count
+    ]
+    sized = used[used["n"] >= min_answers] if (used["n"] >= min_answers).any() else used
+    far = sized.loc[(sized["accuracy"] - sized["confidence"]).abs().idxmax()]
+    side = " and ".join(sides) or "exactly calibrated in all"
+    bins = f"of the {len(used)} bins that hold answers"
+    if len(used) == 1:
+        side, bins = side.replace(" in all", ""), "in the one bin that holds answers"
+    return (
+        f"The diagram shows confidence against exact-match rate per bin; ECE = {ece:.3f}. The "
+        f"model is {side} {bins}. It is furthest "
+        f"from the diagonal in the {far['lower']:.1f}-{far['upper']:.1f} bin ({far['n']:,.0f} "
+        f"answers): it says {far['confidence']:.2f} and is right {far['accuracy']:.2f} of the time."
+    )
 
 
 def reference_output(name: str, folder: Path = REFERENCE_DIR) -> pd.DataFrame | None:
@@ -121,26 +272,60 @@ def beside(
     return pd.concat(parts, axis=1)
 
 
-def name_swap_sentence(contrasts: pd.DataFrame, groups: pd.DataFrame, where: str) -> str:
-    """What the name swap found: the EA - AA difference with its interval, and changed answers.
+def name_swap_sentence(
+    contrasts: pd.DataFrame, groups: pd.DataFrame, where: str, n_resamples: int = 1000
+) -> str:
+    """What the name swap found: EA - AA, every contrast whose interval excludes 0, changed answers.
+
+    The contrasts are several tests on the same questions, so the sentence says that their
+    intervals and p-values are uncorrected and gives Holm's adjusted p-values beside them.
 
     Args:
         contrasts: `robustness.fairness.contrast_table`.
         groups: `robustness.fairness.group_table` (clean first).
         where: Whose result it is ("This run", "The benchmark").
+        n_resamples: Resamples behind the p-values (their floor is 1 / (n_resamples + 1)).
     """
-    row, swapped = contrasts.set_index("contrast").loc["EA - AA"], groups.iloc[1:]
-    seen = (
-        "includes 0: no difference between the groups shows"
-        if row["low"] <= 0 <= row["high"]
-        else "excludes 0: the model scores the two groups differently"
-    )
-    return (
+    table, swapped = contrasts.set_index("contrast"), groups.iloc[1:]
+    table["holm"] = holm(table["p_value"])
+    row, tests = table.loc["EA - AA"], len(table)
+    excluded = table[(table["low"] > 0) | (table["high"] < 0)]
+    head = (
         f"{where}: on {int(row['n']):,} questions, F1 with EA names minus F1 with AA names is "
         f"{row['difference']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] (paired sign-flip "
-        f"p = {row['p_value']:.3f}); the interval {seen}. Renaming alone changes "
-        f"{swapped['changed'].min():.1f}-{swapped['changed'].max():.1f}% of the answers."
+        f"{format_p_value(row['p_value'], n_resamples)})."
     )
+    if excluded.empty:
+        found = (
+            f"None of the {tests} contrasts ({', '.join(table.index)}) has an interval that "
+            f"excludes 0: no difference between the groups shows (the intervals are not "
+            f"corrected for multiple testing, which would only widen them)."
+        )
+    else:
+        named = "; ".join(
+            f"{name}: {r.difference:+.2f} [{r.low:+.2f}, {r.high:+.2f}], "
+            f"{format_p_value(r.p_value, n_resamples)}"
+            for name, r in zip(excluded.index, excluded.itertuples(), strict=True)
+        )
+        adjusted = spoken([f"{name} p = {p:.3f}" for name, p in excluded["holm"].items()])
+        kept = int((excluded["holm"] < 0.05).sum())
+        verdict = (
+            f"{'it is not' if len(excluded) == 1 else 'none is'} below 0.05"
+            if kept == 0
+            else f"{'it stays' if len(excluded) == 1 else 'all stay'} below 0.05"
+            if kept == len(excluded)
+            else f"{kept} of {len(excluded)} stay below 0.05"
+        )
+        found = (
+            f"Of the {tests} contrasts, the interval excludes 0 for {named}. These intervals and "
+            f"p-values are not corrected for testing {tests} contrasts; Holm's correction over "
+            f"the {tests} gives {adjusted}: {verdict}."
+        )
+    changed = (
+        f"Renaming alone changes {swapped['changed'].min():.1f}-{swapped['changed'].max():.1f}% "
+        f"of the answers."
+    )
+    return " ".join((head, found, changed))
 
 
 def membership_sentence(table: pd.DataFrame, where: str) -> str:

@@ -10,6 +10,7 @@ from qa_utils.analysis.stats import (
     bootstrap_means,
     calibration_table,
     expected_calibration_error,
+    format_p_value,
     group_spread_test,
     paired_test,
 )
@@ -121,3 +122,11 @@ def test_group_spread_test_is_seeded_and_refuses_one_group():
     assert group_spread_test(values, groups, 300, 1) == group_spread_test(values, groups, 300, 1)
     with pytest.raises(ValueError, match="at least two groups, got \\(3,\\) values and 1"):
         group_spread_test([1.0, 2.0, 3.0], ["a", "a", "a"])
+
+
+def test_format_p_value_says_when_the_resampling_floor_is_reached(scores):
+    floored = paired_test(scores, np.zeros_like(scores), n_resamples=200, seed=0)
+    assert floored.p_value == pytest.approx(1 / 201)
+    assert format_p_value(floored.p_value, 200) == "p ≤ 0.005 (the smallest 200 resamples can give)"
+    assert format_p_value(2 / 201, 200) == "p = 0.010"
+    assert format_p_value(0.0004, 10_000) == "p = 4.0e-04"

@@ -45,13 +45,96 @@ def test_beside_puts_run_and_benchmark_side_by_side(tmp_path):
     assert errors.reference_output("missing.csv", tmp_path) is None
 
 
-def test_sentences_quote_the_tables():
-    contrasts = pd.DataFrame({"contrast": ["EA - AA"], "n": [600], "difference": [-1.5],
-                              "low": [-3.0], "high": [-0.1], "p_value": [0.04]})  # fmt: skip
-    groups = pd.DataFrame({"condition": ["clean", "EA male", "AA male"], "changed": [0, 5, 7.5]})
-    text = errors.name_swap_sentence(contrasts, groups, "Here")
-    assert "on 600 questions" in text and "-1.50 [-3.00, -0.10]" in text
-    assert "excludes 0" in text and "5.0-7.5%" in text
+def test_labeller_disagreement_is_relative_to_each_type():
+    rule = ["Date"] * 90 + ["Other"] * 10 + ["Person"] * 2
+    spacy = ["Date"] * 80 + ["Person"] * 20 + ["Person"] * 2
+    table = errors.labeller_disagreement(rule, spacy)
+    assert table.index.tolist() == ["Other", "Person", "Date"]
+    assert table.loc["Person"].tolist() == [22, 20, pytest.approx(20 / 22)]
+    assert table.loc["Date", "share"] == pytest.approx(10 / 90)
+    text = errors.labeller_sentence(rule, spacy, "spaCy x", top=2)
+    assert "agree on 80%" in text and "Other (100% of the 10 answers either calls Other)" in text
+    assert "Person (91% of 22)" in text and "finds 10 Other and 2 Person" in text
+    assert "spaCy x finds 0 and 22" in text
+    assert errors.labeller_sentence(rule, rule, "same").endswith("agree on 100%.")
+
+
+def test_rare_word_masks_count_both_on_each_side():
+    table = pd.DataFrame({"rare_words": ["none", "question only", "answer only", "both"]})
+    masks = errors.rare_word_masks(table)
+    question, answer = masks.values()
+    assert question.tolist() == [False, True, False, True]
+    assert answer.tolist() == [False, False, True, True]
+    verdict = errors.SliceVerdict(30, 60.0, 70.0, -10.0, -15.0, -5.0)
+    assert errors.verdict_line("x", verdict) == (
+        "- x (30 questions): F1 60.0 against 70.0 for the rest, difference -10.0 "
+        "[-15.0, -5.0]: **harder**."
+    )
+
+
+def test_blanking_sentence_quotes_both_costs_and_the_floor():
+    comparison = pd.DataFrame({"metric": ["em", "f1"], "difference": [6.0, 7.5],
+                               "ci_low": [5.0, 6.5], "ci_high": [7.0, 8.5],
+                               "p_value": [1 / 1001, 0.02]})  # fmt: skip
+    text = errors.blanking_sentence(comparison, 1000)
+    assert "costs 6.00 EM [5.00, 7.00] and 7.50 F1 [6.50, 8.50]" in text
+    assert "p ≤ 0.001 (the smallest 1,000 resamples can give) for EM and p = 0.020 for F1" in text
+    assert "F1 loses 1.50 points more than EM" in text
+    level = comparison.assign(difference=[6.0, 6.0])
+    assert "none of the blanked answers was a partial overlap" in errors.blanking_sentence(
+        level, 1000
+    )
+
+
+def test_calibration_sentence_reads_every_bin():
+    reliability = pd.DataFrame({"lower": [0.0, 0.3, 0.5, 0.9], "upper": [0.1, 0.4, 0.6, 1.0],
+                                "n": [40, 500, 0, 800], "confidence": [0.08, 0.35, np.nan, 0.95],
+                                "accuracy": [0.05, 0.52, np.nan, 0.97]})  # fmt: skip
+    text = errors.calibration_sentence(reliability, 0.1)
+    assert (
+        "under-confident (right more often than it says) in 2 and over-confident in 1 of the 3"
+        in text
+    )
+    assert "the 0.3-0.4 bin (500 answers): it says 0.35 and is right 0.52" in text
+    under = reliability.assign(accuracy=reliability["confidence"] + 0.01)
+    assert "under-confident (right more often than it says) in all of the 3" in (
+        errors.calibration_sentence(under, 0.01)
+    )
+    one = reliability.assign(n=[0, 0, 0, 800], accuracy=0.9)
+    assert "over-confident in the one bin that holds answers" in errors.calibration_sentence(one, 0)
+    small = reliability.assign(n=[40, 5, 0, 800])  # the 0.3 bin is too small to be named
+    assert "the 0.0-0.1 bin (40 answers)" in errors.calibration_sentence(small, 0.1)
+
+
+CONTRASTS = pd.DataFrame({
+    "contrast": ["EA - AA", "EA - AA (male names)", "EA - AA (female names)", "male - female"],
+    "n": [600] * 4, "difference": [-0.9, -2.2, 0.4, 0.4], "low": [-2.7, -4.2, -2.1, -1.2],
+    "high": [0.9, -0.2, 2.9, 2.0], "p_value": [0.367, 0.040, 0.728, 0.653],
+})  # fmt: skip
+GROUPS = pd.DataFrame({"condition": ["clean", "EA male", "AA male"], "changed": [0, 5, 7.5]})
+
+
+def test_name_swap_sentence_names_every_contrast_that_excludes_zero():
+    text = errors.name_swap_sentence(CONTRASTS, GROUPS, "Here")
+    assert (
+        "on 600 questions" in text and "-0.90 [-2.70, +0.90] (paired sign-flip p = 0.367)" in text
+    )
+    assert "excludes 0 for EA - AA (male names): -2.20 [-4.20, -0.20], p = 0.040." in text
+    assert "not corrected for testing 4 contrasts" in text
+    assert "EA - AA (male names) p = 0.160: it is not below 0.05" in text
+    assert "no difference" not in text and "5.0-7.5%" in text
+    strong = CONTRASTS.assign(p_value=[0.367, 0.001, 0.728, 0.653])
+    assert "p = 0.004: it stays below 0.05" in errors.name_swap_sentence(strong, GROUPS, "Here")
+
+
+def test_name_swap_sentence_without_an_excluding_interval():
+    none = CONTRASTS.assign(high=[0.9, 0.5, 2.9, 2.0], p_value=[1 / 1001, 0.2, 0.7, 0.6])
+    text = errors.name_swap_sentence(none, GROUPS, "Here", n_resamples=1000)
+    assert "p ≤ 0.001 (the smallest 1,000 resamples can give)" in text
+    assert "None of the 4 contrasts" in text and "no difference between the groups" in text
+
+
+def test_membership_sentence_quotes_the_table():
     memorised = pd.DataFrame({"group": ["trained", "unseen, same articles", "unseen articles"],
                               "gap": [0, 12.0, 15.0], "gap_low": [np.nan, 9.0, 11.0],
                               "gap_high": [np.nan, 15.0, 19.0],

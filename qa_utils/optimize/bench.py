@@ -8,6 +8,7 @@ process on a shared machine hits every variant alike instead of whichever ran at
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -284,7 +285,9 @@ READABLE = (
     "batch1_speedup",
     "questions_per_s",
     "batched_speedup",
+    "peak_extra_mb",
     "size_mb",
+    "exact_match",
     "f1",
     "f1_drop",
     "agreement_pct",
@@ -333,6 +336,23 @@ def reference_results(
     """
     path = Path(folder or project_root() / "benchmarks" / "reference") / f"{stem}.csv"
     return pd.read_csv(path) if path.is_file() else None
+
+
+def reference_metadata(
+    stem: str = "optimize", folder: str | Path | None = None
+) -> dict[str, Any] | None:
+    """The committed `<stem>_meta.json` of a reference run (machine, load, model), or None."""
+    path = Path(folder or project_root() / "benchmarks" / "reference") / f"{stem}_meta.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def reference_checks(stem: str = "optimize", folder: str | Path | None = None) -> list[str] | None:
+    """The PASS/FAIL lines of a reference run's committed `<stem>_checks.txt`, or None."""
+    path = Path(folder or project_root() / "benchmarks" / "reference") / f"{stem}_checks.txt"
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.startswith(("PASS", "FAIL"))]
 
 
 def pruning_row(

@@ -120,6 +120,15 @@ def test_write_bench_writes_csv_markdown_and_metadata(results, profile, tmp_path
     assert bench.reference_results("missing", tmp_path) is None
 
 
+def test_reference_metadata_and_checks(tmp_path):
+    (tmp_path / "b_meta.json").write_text('{"load_average": [4.0, 3.0, 2.0]}')
+    (tmp_path / "b_checks.txt").write_text("kept: [a]\nPASS  x >= 1: 2\nFAIL  y <= 1: 3\n")
+    assert bench.reference_metadata("b", tmp_path)["load_average"][0] == 4.0
+    assert bench.reference_checks("b", tmp_path) == ["PASS  x >= 1: 2", "FAIL  y <= 1: 3"]
+    assert bench.reference_metadata("c", tmp_path) is None
+    assert bench.reference_checks("c", tmp_path) is None
+
+
 @pytest.mark.slow
 def test_tradeoff_plot_is_a_fixed_size_figure(results):
     figure = plots.plot_tradeoff(results[0])

@@ -154,7 +154,7 @@ def run_all(
     """Run the notebooks in order; stop at the first failure. Returns a process exit code."""
     chosen = select_notebooks(only, folder)
     # OpenMP's default wait policy, unless the caller exported OMP_WAIT_POLICY: the notebooks run
-    # alone, and PASSIVE (qa_utils.project.cpu) made quick training 1.4x slower (project.cpu).
+    # alone, and PASSIVE made quick training slower on idle cores (qa_utils.project.cpu).
     timings: dict[str, float] = {}
     header = {"profile": profile, "run_dir": run_dir.name, "started": datetime.now().isoformat()}
     header["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "default")

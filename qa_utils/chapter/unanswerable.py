@@ -123,6 +123,39 @@ def f1_text(rows: pd.DataFrame, way: str, group: str = "all") -> str:
     return f"{row['f1']:.1f} [{row['f1_low']:.1f}, {row['f1_high']:.1f}]"
 
 
+def versus_text(rows: pd.DataFrame, way: str, base: str) -> str:
+    """How `way`'s overall F1 stands against `base`'s, judged by their 95% intervals.
+
+    Non-overlapping intervals are a conservative reading of a difference (the rows are not
+    paired here); overlapping ones mean this comparison cannot order the two.
+
+    >>> rows = pd.DataFrame({"way": ["a", "b", "c"], "group": ["all"] * 3, "f1": [54.5, 54.3, 60.0],
+    ...                      "f1_low": [52.3, 52.0, 58.0], "f1_high": [56.8, 56.6, 62.0]})
+    >>> versus_text(rows, "a", "b")
+    'a, 54.5 [52.3, 56.8], cannot be told apart from b, 54.3 [52.0, 56.6] (the intervals overlap)'
+    >>> versus_text(rows, "c", "b")
+    'c, 60.0 [58.0, 62.0], is above b, 54.3 [52.0, 56.6] (the intervals do not overlap)'
+    """
+
+    def row(name: str) -> pd.Series:
+        return rows[(rows["way"] == name) & (rows["group"] == "all")].iloc[0]
+
+    one, other = row(way), row(base)
+    if one["f1_low"] > other["f1_high"]:
+        verdict = "is above"
+    elif one["f1_high"] < other["f1_low"]:
+        verdict = "is below"
+    else:
+        return (
+            f"{way}, {f1_text(rows, way)}, cannot be told apart from {base}, "
+            f"{f1_text(rows, base)} (the intervals overlap)"
+        )
+    return (
+        f"{way}, {f1_text(rows, way)}, {verdict} {base}, {f1_text(rows, base)} "
+        "(the intervals do not overlap)"
+    )
+
+
 def comparison_table(rows: pd.DataFrame) -> pd.DataFrame:
     """One line per way: overall, HasAns and NoAns F1 with intervals, threshold, abstained share.
 

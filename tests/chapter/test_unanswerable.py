@@ -13,6 +13,7 @@ from qa_utils.chapter.unanswerable import (
     decided_table,
     dev_splits,
     reference_comparison,
+    versus_text,
     way_rows,
 )
 from qa_utils.core.data import load_squad
@@ -81,3 +82,13 @@ def test_reference_comparison_reads_the_committed_table_or_none(tmp_path):
     assert reference_comparison(tmp_path) is None
     pd.DataFrame({"way": ["route (a)"], "f1": [50.0]}).to_csv(tmp_path / REFERENCE, index=False)
     assert reference_comparison(tmp_path)["way"].tolist() == ["route (a)"]
+
+
+def test_versus_text_orders_two_ways_only_when_their_intervals_do_not_overlap():
+    rows = pd.DataFrame({
+        "way": ["tuned", "route", "worse"], "group": ["all"] * 3, "f1": [54.3, 54.5, 45.0],
+        "f1_low": [52.0, 52.3, 43.0], "f1_high": [56.6, 56.8, 47.0],
+    })  # fmt: skip
+    assert "cannot be told apart from tuned" in versus_text(rows, "route", "tuned")
+    assert "is below tuned" in versus_text(rows, "worse", "tuned")
+    assert "is above worse" in versus_text(rows, "tuned", "worse")

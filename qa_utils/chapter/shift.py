@@ -13,15 +13,58 @@ from qa_utils.robustness.shift import REFERENCE_SET, interval
 
 
 def drop_sentence(table: pd.DataFrame, who: str = "the model") -> str:
-    """'{who} scores F on SQuAD dev and loses d [lo, hi] on each set' from a shift table."""
+    """'{who} scores F on SQuAD dev and loses d [lo, hi] on each set' from a shift table.
+
+    A set whose drop interval includes 0 shows "no clear drop" instead of a loss.
+    """
     rows = table.set_index("set")
     losses = "; ".join(
-        f"{interval(r.drop, r.drop_low, r.drop_high)} on {r.Index}"
+        ("no clear drop, " if r.drop_low <= 0 <= r.drop_high else "loses ")
+        + f"{interval(r.drop, r.drop_low, r.drop_high)} on {r.Index}"
         for r in rows.drop(index=REFERENCE_SET).itertuples()
     )
     return (
-        f"{who} scores {rows.loc[REFERENCE_SET, 'f1']:.1f} F1 on SQuAD dev and loses {losses} "
+        f"{who} scores {rows.loc[REFERENCE_SET, 'f1']:.1f} F1 on SQuAD dev; {losses} "
         "(F1 points, 95% intervals)."
+    )
+
+
+def robustness_sentence(table: pd.DataFrame) -> str:
+    """The largest drop of a `probes.robustness_table` and which drops' intervals exclude 0."""
+    rows = table[table["condition"] != "clean"]
+    if rows.empty:
+        return "No perturbation was tested."
+    worst = rows.loc[rows["drop"].idxmax()]
+    real = rows[(rows["drop_low"] > 0) | (rows["drop_high"] < 0)]
+    named = ", ".join(real["condition"]) if len(real) else "none"
+    return (
+        f"The largest drop is {worst['condition']}'s, "
+        f"{interval(worst['drop'], worst['drop_low'], worst['drop_high'])} F1 points; "
+        f"the conditions whose drop interval excludes 0: {named}."
+    )
+
+
+def lowering_sentence(table: pd.DataFrame) -> str:
+    """Which perturbations lower F1 with a 95% interval above 0 (for the summary)."""
+    real = table[(table["condition"] != "clean") & (table["drop_low"] > 0)]
+    if real.empty:
+        return "No perturbation lowered F1 with an interval excluding 0 in this run."
+    named = ", ".join(real["condition"])
+    return f"In this run these perturbations lower F1 (drop interval above 0): {named}."
+
+
+def alarm_sentence(shift_at: int, alarm_at: int | None, requests: int) -> str:
+    """Where the drift alarm was raised relative to the shift, or that none was."""
+    if alarm_at is None:
+        return f"No alarm was raised within the stream's {requests} requests."
+    if alarm_at < shift_at:
+        return (
+            f"The alarm was raised at request {alarm_at}, {shift_at - alarm_at} requests "
+            f"*before* the shift at {shift_at}: a false alarm."
+        )
+    return (
+        f"The alarm was raised at request {alarm_at}, {alarm_at - shift_at} requests after "
+        f"the shift at {shift_at} (feedback itself lags by the feedback delay)."
     )
 
 
@@ -74,13 +117,23 @@ def calibration_sentence(calibration: pd.DataFrame) -> str:
 
 
 def slice_test_sentence(tests: pd.DataFrame, top: int = 3) -> str:
-    """How many slices' drops differ from their set's, and the largest excess drops among them."""
-    differ = tests[tests["differs"]].sort_values("excess", ascending=False)
-    text = f"{len(differ)} of {len(tests)} slices tested lose significantly more or less than "
-    text += "their set as a whole (Holm-adjusted p < 0.05)"
+    """How many slices' drops differ from their set's, and the largest excess drops either way.
+
+    Slices are ranked by |excess| and named in two groups: those losing more than their set
+    (excess > 0) and those losing less (excess < 0).
+    """
+    differ = tests[tests["differs"]]
+    differ = differ.loc[differ["excess"].abs().sort_values(ascending=False).index].head(top)
+    text = f"{len(tests[tests['differs']])} of {len(tests)} slices tested lose significantly "
+    text += "more or less than their set as a whole (Holm-adjusted p < 0.05)"
     if differ.empty:
         return text + "."
-    largest = "; ".join(
-        f"{r.set} {r.slice} = {r.value} ({r.excess:+.1f})" for r in differ.head(top).itertuples()
-    )
-    return f"{text}; the largest excess drops: {largest}."
+    groups = []
+    for label, rows in (("lose more", differ[differ["excess"] > 0]),
+                        ("lose less", differ[differ["excess"] < 0])):  # fmt: skip
+        if len(rows):
+            named = ", ".join(
+                f"{r.set} {r.slice} = {r.value} ({r.excess:+.1f})" for r in rows.itertuples()
+            )
+            groups.append(f"{label}: {named}")
+    return f"{text}. The largest excess drops by size, {'; '.join(groups)}."

@@ -245,10 +245,11 @@ def describe_curve(summary: pd.DataFrame, target: str = "amazon", kept: str = "s
         for row in points.itertuples()
     ]
     kept_parts = [f"{row.forgetting:+.1f} at {row.size:,}" for row in points.itertuples()]
+    mean = " (mean over seeds)" if (points["seeds"] > 1).any() else ""
     return (
         f"Unadapted, the model scores F1 {base[f'{target}_f1']:.1f} on the unseen test products; "
         f"after fine-tuning on {'; '.join(parts)}. On SQuAD dev it scored "
-        f"{base[f'{kept}_f1']:.1f} before; the change after adapting (mean over seeds) is "
+        f"{base[f'{kept}_f1']:.1f} before; the change after adapting{mean} is "
         f"{', '.join(kept_parts)} F1."
     )
 

@@ -126,7 +126,9 @@ def test_summary_and_sentence_follow_the_points():
         "F1 50.0" in sentence
         and "40 questions: 70.5 (+20.5; range 70.0-71.0 over 2 seeds)" in sentence
     )
-    assert "-0.5 at 10" in sentence
+    assert "-0.5 at 10" in sentence and "(mean over seeds)" in sentence
+    one_seed = summary.assign(seeds=1)
+    assert "(mean over seeds)" not in adapt.describe_curve(one_seed)
 
 
 def test_reference_curve_reads_the_committed_file(tmp_path):

@@ -12,7 +12,7 @@ On cores of its own the default is faster for heavy work, by how much is not set
 quick-profile training steps (640 questions) took 88 s with the default policy, 89 s with ACTIVE
 and 122 s with PASSIVE (`python -m qa_utils train --profile quick --train-questions 640
 --dev-questions 16`, once each, 2026-11-30), but another process's tests overlapped the PASSIVE
-run; the two full quick trainings of that day ran at 2.4 s per step with PASSIVE and 2.25 s with
+run; the two full quick trainings of that day ran at 2.4 s per step with PASSIVE and 2.27 s with
 the default, each beside light load. So the notebook runner leaves the default (the notebooks
 run alone), while the CLI's `serve` and the benchmarks that share the machine with a load
 generator set PASSIVE.

@@ -84,5 +84,5 @@ def test_benchmark_prints_no_cuda_and_exits_0(monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("benchmark_gpu", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--out", "/nonexistent/never-written"]) == 0
+    assert module.main(["--model", "embedded", "--out", "/nonexistent/never-written"]) == 0
     assert capsys.readouterr().out.strip() == module.NO_CUDA

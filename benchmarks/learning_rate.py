@@ -27,7 +27,6 @@ from datasets import Dataset
 
 from qa_utils.core.data import load_squad, split_validation, subset
 from qa_utils.project.config import Profile, get_profile
-from qa_utils.project.cpu import passive_openmp
 from qa_utils.project.io import atomic_write_table, atomic_write_text, read_table
 from qa_utils.robustness import adapt
 from qa_utils.training.train import train, training_questions
@@ -103,7 +102,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    passive_openmp()
     default = get_profile(args.profile).learning_rate
     pool, validation = data(args.scored, seed=0)
     scores, costs = {}, {}

@@ -255,6 +255,19 @@ def rerun_text(rerun: dict[str, float]) -> str:
     )
 
 
+def rerun_note(header: dict[str, Any], notebook: str) -> str:
+    """'; the re-run of 03' when `notebook` was re-run after the full run, else ''.
+
+    Its summary (and so its timing) then comes from the re-run, not from the full run.
+
+    >>> rerun_note({"rerun_seconds": {"03_evaluation_metrics": 400.0}}, "03_evaluation_metrics")
+    '; the re-run of 03'
+    >>> rerun_note({}, "03_evaluation_metrics")
+    ''
+    """
+    return f"; the re-run of {notebook[:2]}" if notebook in header.get("rerun_seconds", {}) else ""
+
+
 @renderer("quick-results")
 def render_quick_results(root: Path) -> str:
     """The published run's EM/F1, training and evaluation times, and hardware."""
@@ -282,7 +295,8 @@ def render_quick_results(root: Path) -> str:
         f"**{value(scores, 'exact_match'):.2f}**",
         f"**{value(scores, 'f1'):.2f}**",
         f"{value(train, 'train_minutes'):.1f} min",
-        f"{eval_seconds / 60:.1f} min ({value(scores, 'questions_per_second'):.1f} questions/s)",
+        f"{eval_seconds / 60:.1f} min ({value(scores, 'questions_per_second'):.1f} questions/s"
+        f"{rerun_note(header, scores)})",
         hardware_text(header.get("hardware")),
     ]
     intro = (

@@ -410,6 +410,37 @@ def rate_text(rate: float) -> str:
     return f"{rate:.0e}".replace("e-0", "e-")
 
 
+def rate_caveats(table: pd.DataFrame, chosen: float, profile_questions: int) -> str:
+    """What the check leaves open: a rate at the grid's edge, a smaller training budget.
+
+    >>> table = pd.DataFrame({"learning_rate": [5e-5, 1e-4, 2e-4], "questions": 4000})
+    >>> text = rate_caveats(table, 2e-4, 16000)
+    >>> "2e-4 is the largest rate tried" in text, "a quarter of the profile's 16,000" in text
+    (True, True)
+    >>> rate_caveats(table, 1e-4, 4000)
+    ''
+    """
+    text = ""
+    if len(table) > 1 and chosen in (table["learning_rate"].max(), table["learning_rate"].min()):
+        edge = "largest" if chosen == table["learning_rate"].max() else "smallest"
+        other = "larger" if edge == "largest" else "smaller"
+        text += (
+            f" {rate_text(chosen)} is the {edge} rate tried, so a {other} one may score higher "
+            "still."
+        )
+    questions = int(table["questions"].iloc[0])
+    if questions < profile_questions:
+        share = {2: "half", 4: "a quarter", 8: "an eighth"}.get(
+            round(profile_questions / questions), f"{questions / profile_questions:.0%}"
+        )
+        text += (
+            f" The check trained on {questions:,} questions, {share} of the profile's "
+            f"{profile_questions:,}: whether the ranking holds at the profile's budget is not "
+            "tested."
+        )
+    return text
+
+
 def learning_rate_sentence(root: Path) -> str:
     """The quick profile's learning rate against others on validation (`learning_rate.csv`)."""
     from qa_utils.project.config import get_profile
@@ -445,6 +476,7 @@ def learning_rate_sentence(root: Path) -> str:
         )
     else:
         text += f"{rate_text(chosen)} beat {ours} with a paired 95% interval above zero."
+    text += rate_caveats(table, chosen, get_profile("quick").train_questions)
     if profile != default:
         text += f" (The check was run for {ours}; the profile now says {now}.)"
     elif chosen != default:

@@ -90,15 +90,20 @@ def threshold_curve(table: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def to_null_diff(na_prob: float | np.ndarray) -> float | np.ndarray:
-    """The score difference T behind a no-answer probability: logit(na_prob), finite.
+def to_null_diff(na_prob: float | np.ndarray, finite: bool = True) -> float | np.ndarray:
+    """The score difference T behind a no-answer probability: logit(na_prob).
 
-    Our na_prob is sigmoid(null_diff), so this undoes it; a probability rounded to 0 or 1
-    (a difference beyond what float64 tells apart) maps to the last finite difference.
+    Our na_prob is sigmoid(null_diff), so this undoes it. With `finite`, a probability of 0
+    or 1 (or the curve's -inf, abstain on all) maps to the last difference float64 tells
+    apart, for drawing; without, to -inf or inf, for saying.
 
     >>> [round(float(to_null_diff(p)), 2) for p in (0.5, 1.5e-6, 1.0)]
     [0.0, -13.41, 36.04]
+    >>> float(to_null_diff(-np.inf, finite=False))
+    -inf
     """
+    if not finite:
+        return logit(np.clip(na_prob, 0.0, 1.0))
     info = np.finfo(np.float64)
     return logit(np.clip(na_prob, info.tiny, 1.0 - info.eps))
 

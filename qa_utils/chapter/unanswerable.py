@@ -272,10 +272,11 @@ def threshold_text(curve: pd.DataFrame, threshold: float, best: pd.Series) -> st
     """
     chosen = curve_at(curve, sigmoid(threshold))
     shown, best_shown = round(float(chosen["score"]), 1), round(float(best["score"]), 1)
+    best_t = float(to_null_diff(best["threshold"], finite=False))
     return (
         f"At the threshold chosen on the validation slice, T = {threshold:.2f}, the report half "
         f"scores F1 {shown:.1f} (answering {chosen['answered']:.0%} of its questions); the best "
-        f"threshold in hindsight, T = {float(to_null_diff(best['threshold'])):.2f}, would give "
+        f"threshold in hindsight, T = {best_t:.2f}, would give "
         f"{best_shown:.1f}, {best_shown - shown:.1f} points more: the price of choosing on other "
         f"articles. Abstaining on every question scores {curve['score'].iloc[0]:.1f}."
     )

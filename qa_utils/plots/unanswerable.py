@@ -48,7 +48,10 @@ def plot_threshold_curve(
     fig, axes = new_figure("wide", 1, 2)
     finite = curve.iloc[1:]
     x = to_null_diff(finite["threshold"].to_numpy()) if null_diff else finite["threshold"]
-    where = {label: float(to_null_diff(t)) if null_diff else t for label, t in marks.items()}
+    # A mark beyond every question (T = -inf: abstain on all) is drawn at the data's edge.
+    edge = (np.nanmin(x), np.nanmax(x)) if len(finite) else (0.0, 1.0)
+    at = {k: float(to_null_diff(t)) if null_diff else t for k, t in marks.items()}
+    where = {k: float(np.clip(t, *edge)) for k, t in at.items()}
     name = "T (null_diff)" if null_diff else "na_prob"
     for ax in axes:
         for column, label, color in CURVES:
@@ -56,11 +59,11 @@ def plot_threshold_curve(
         ax.axhline(curve["score"].iloc[0], color="grey", linestyle=":", label="abstain on all")
         for (label, threshold), style in zip(marks.items(), ("--", "-."), strict=False):
             score = float(curve_at(curve, threshold)["score"])
-            text = f"{label}: {where[label]:.2f}" if null_diff else f"{label}: {threshold:.3g}"
-            ax.axvline(where[label], color="black", linestyle=style, linewidth=1)
-            ax.plot(
-                [where[label]], [score], "o", color="black", label=f"{text} ({metric} {score:.1f})"
-            )
+            value = float(to_null_diff(threshold, finite=False)) if null_diff else threshold
+            text = f"{label}: {value:.2f}" if null_diff else f"{label}: {value:.3g}"
+            mark = f"{text} ({metric} {score:.1f})"
+            ax.axvline(where[label], color="black", linestyle=style, linewidth=1, label=mark)
+            ax.plot([where[label]], [score], "o", color="black")
         ax.set(xlabel=f"No-answer threshold on {name}", ylabel=metric)
     axes[0].set(title="Every threshold", ylim=(0, 105))
     axes[1].set(title="Near the marked thresholds", **zoom_limits(x, finite["score"], where))

@@ -170,6 +170,15 @@ def test_threshold_plot_on_null_diff_spreads_probabilities_near_zero():
     assert zoom.get_xlim()[0] < -13.38 and zoom.get_xlim()[1] > -13.17
     labels = " ".join(t.get_text() for t in zoom.get_legend().get_texts())
     assert "validation: -13.38 (F1" in labels and "hindsight: -13.17 (F1" in labels
+    # Abstaining on all (na_prob threshold -inf) is said as T = -inf, drawn at the data's edge.
+    edge = plots.plot_threshold_curve(
+        curve, {"all": float(curve["threshold"].iloc[0])}, null_diff=True
+    )
+    line = edge.axes[1].get_legend().get_lines()[-1]
+    assert (
+        line.get_label().startswith("all: -inf (F1") and np.isfinite(edge.axes[0].get_xlim()).all()
+    )
+    assert edge.axes[0].get_xlim()[0] > -20
 
 
 def test_coverage_risk_plot_shows_its_area_and_a_chance_ranking():

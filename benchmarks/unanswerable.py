@@ -119,7 +119,11 @@ def v1_part(
     report = undecided(v1_dir, sets["report"], settings)
     threshold = tuned_threshold(v1_dir, sets["validation"], settings)
     ways = [("v1.1 model, never abstains", math.inf), ("v1.1 model, tuned threshold", threshold)]
-    sizes = {"start": "", "train_questions": trained_on(v1_dir), "train_unanswerable": 0}
+    sizes = {
+        "start": STARTS["base"],
+        "train_questions": trained_on(v1_dir),
+        "train_unanswerable": 0,
+    }
     rows = [report_rows(name, sets, report, t, args) for name, t in ways]
     return pd.concat(rows, ignore_index=True).assign(**sizes)
 

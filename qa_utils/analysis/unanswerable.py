@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 
 from qa_utils.analysis.stats import calibration_table, expected_calibration_error
 from qa_utils.analysis.tables import SMALL_SLICE, metric_row
@@ -87,6 +88,40 @@ def threshold_curve(table: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
         gain = np.r_[0.0, np.cumsum(np.where(keep, answered - abstained, 0.0))][cuts]
         rows[name] = (keep @ abstained + gain) / max(int(keep.sum()), 1)
     return pd.DataFrame(rows)
+
+
+def to_null_diff(na_prob: float | np.ndarray, finite: bool = True) -> float | np.ndarray:
+    """The score difference T behind a no-answer probability: logit(na_prob).
+
+    Our na_prob is sigmoid(null_diff), so this undoes it. With `finite`, a probability of 0
+    or 1 (or the curve's -inf, abstain on all) maps to the last difference float64 tells
+    apart, for drawing; without, to -inf or inf, for saying.
+
+    >>> [round(float(to_null_diff(p)), 2) for p in (0.5, 1.5e-6, 1.0)]
+    [0.0, -13.41, 36.04]
+    >>> float(to_null_diff(-np.inf, finite=False))
+    -inf
+    """
+    if not finite:
+        return logit(np.clip(na_prob, 0.0, 1.0))
+    info = np.finfo(np.float64)
+    return logit(np.clip(na_prob, info.tiny, 1.0 - info.eps))
+
+
+def lowest_risk(coverage: pd.DataFrame, questions: int, min_questions: int = 20) -> pd.Series:
+    """The row of `coverage_risk` with the lowest risk among those answering `min_questions`+.
+
+    A handful of surest questions can have any risk by chance, so coverages below
+    `min_questions` of the `questions` are left out (all rows if none reaches it).
+
+    >>> curve = pd.DataFrame({"coverage": [0.25, 0.5, 1.0], "risk": [0.0, 0.2, 0.4]})
+    >>> float(lowest_risk(curve, 4, min_questions=2)["coverage"])
+    0.5
+    """
+    counts = np.rint(coverage["coverage"] * questions)
+    kept = coverage[counts >= min_questions]
+    kept = coverage if kept.empty else kept
+    return kept.loc[kept["risk"].idxmin()]
 
 
 def best_row(curve: pd.DataFrame) -> pd.Series:

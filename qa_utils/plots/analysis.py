@@ -126,22 +126,23 @@ def plot_reliability(
     ece: float,
     outcome: str = "exact match",
     confidence: str = "Confidence",
+    min_count: int = 0,
 ) -> Figure:
     """Reliability diagram (accuracy against confidence per bin) above a histogram of counts.
 
     `outcome` and `confidence` name what the bins count and what they are binned by (the
-    default: exact match against the answer's confidence).
+    default: exact match against the answer's confidence). Bins of fewer than `min_count`
+    examples, whose rate is mostly chance, are drawn hollow and hatched.
     """
     fig, (top, bottom) = new_figure("tall", 2, 1, sharex=True, height_ratios=[3, 1])
     centers = (calibration["lower"] + calibration["upper"]) / 2
-    width = float((calibration["upper"] - calibration["lower"]).iloc[0])
-    top.bar(
-        centers,
-        calibration["accuracy"].fillna(0),
-        width=width * 0.9,
-        color=SLICE_COLOR,
-        label=outcome,
-    )
+    width = float((calibration["upper"] - calibration["lower"]).iloc[0]) * 0.9
+    rate = calibration["accuracy"].fillna(0)
+    few = calibration["n"] < min_count
+    top.bar(centers[~few], rate[~few], width=width, color=SLICE_COLOR, label=outcome)
+    if few.any() and calibration["n"][few].sum() > 0:
+        label = f"{outcome}, bins of fewer than {min_count}"
+        top.bar(centers[few], rate[few], width=width, fill=False, hatch="//", label=label)
     top.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     top.plot(
         calibration["confidence"],
@@ -156,7 +157,7 @@ def plot_reliability(
         ylim=(0, 1),
     )
     top.legend(loc="upper left", fontsize=8)
-    bottom.bar(centers, calibration["n"], width=width * 0.9, color=SMALL_COLOR)
+    bottom.bar(centers, calibration["n"], width=width, color=SMALL_COLOR)
     for x, n in zip(centers, calibration["n"], strict=True):
         bottom.annotate(str(n), (x, n), ha="center", va="bottom", fontsize=7)
     bottom.set(xlabel=confidence, ylabel="Questions", xlim=(0, 1))

@@ -5,19 +5,29 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from qa_utils.analysis.stats import calibration_table
+from qa_utils.analysis.unanswerable import best_row
 from qa_utils.chapter.unanswerable import (
+    BASE_START,
     REFERENCE,
+    calibration_text,
+    coverage_text,
     decided_table,
     dev_splits,
     reference_comparison,
+    route_a_text,
+    route_b_text,
+    threshold_text,
+    training_table,
     versus_text,
     way_rows,
 )
 from qa_utils.core.data import load_squad
-from qa_utils.core.postprocess import Prediction
+from qa_utils.core.postprocess import Prediction, sigmoid
 
 MINI_V2 = Path(__file__).parents[1] / "fixtures" / "mini_squad_v2.json"
 
@@ -92,3 +102,64 @@ def test_versus_text_orders_two_ways_only_when_their_intervals_do_not_overlap():
     assert "cannot be told apart from tuned" in versus_text(rows, "route", "tuned")
     assert "is below tuned" in versus_text(rows, "worse", "tuned")
     assert "is above worse" in versus_text(rows, "tuned", "worse")
+
+
+def test_training_table_reads_the_v1_rows_as_started_from_the_base_encoder(tmp_path):
+    rows = pd.DataFrame({
+        "way": ["v1.1 model, tuned threshold", "route (a)"], "group": ["all", "all"],
+        "start": ["", "v1.1 model"], "train_questions": [16000, 1500],
+        "train_unanswerable": [0, 500],
+    })  # fmt: skip
+    rows.to_csv(tmp_path / REFERENCE, index=False)
+    table = training_table(reference_comparison(tmp_path))
+    assert table["start"].tolist() == [BASE_START, "v1.1 model"]
+    assert table.loc["route (a)", "train_unanswerable"] == 500
+
+
+def _sizes(b_questions: int = 1500) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"train_questions": [1500, b_questions], "train_unanswerable": [500, 722],
+         "start": ["v1.1 model"] * 2},
+        index=["route (a)", "route (b)"],
+    )  # fmt: skip
+
+
+def test_route_b_text_says_it_is_a_draw_of_the_training_half():
+    assert "a draw of 1,500 of the training half's 4,400 real" in route_b_text(_sizes(), 4400)
+    assert "(722 unanswerable; as many questions as route (a);" in route_b_text(_sizes(), 4400)
+    assert "all 1,500 of the training half's real" in route_b_text(_sizes(), 1500)
+    unknown = route_b_text(_sizes(900))
+    assert "a draw of 900 of the training half's real" in unknown and "route (a)" not in unknown
+    assert route_a_text(_sizes()).startswith("1,500 SQuAD v1.1 questions of which 500 made")
+
+
+def test_threshold_text_gives_the_gap_of_the_rounded_scores():
+    curve = pd.DataFrame({
+        "threshold": [-math.inf, sigmoid(-13.38), sigmoid(-13.17)], "score": [51.1, 56.04, 56.66],
+        "answered": [0.0, 0.2, 0.21],
+    })  # fmt: skip
+    text = threshold_text(curve, -13.376, best_row(curve))
+    assert "T = -13.38, the report half scores F1 56.0" in text
+    assert "T = -13.17, would give 56.7, 0.7 points more" in text  # not 0.6, as 56.66 - 56.04
+
+
+def test_coverage_text_sets_the_area_against_a_chance_ranking_and_names_the_lowest_risk():
+    coverage = pd.DataFrame({"coverage": np.arange(1, 101) / 100})
+    coverage["risk"] = np.r_[0.0, np.linspace(0.5, 0.3, 9), np.linspace(0.3, 0.65, 90)]
+    text = coverage_text(coverage, 0.52, 100, min_questions=5)
+    assert "AURC) is 0.520, against 0.650 for a ranking no better than chance" in text
+    assert "lowers the mean risk by 0.130" in text
+    # The first question alone has risk 0: too few to quote, so the lowest is at 10%.
+    assert "it is lowest, 0.30, answering the surest 10% (10 questions;" in text
+    worse = coverage_text(coverage, 0.7, 100, min_questions=5)
+    assert "does no better than chance" in worse
+
+
+def test_calibration_text_counts_the_bins_too_small_to_read():
+    table = calibration_table(np.r_[np.zeros(993), [0.15] * 3, [0.25, 0.45, 0.55, 0.95]],
+                              np.r_[np.arange(993) % 2, [1, 1, 0], [0, 1, 1, 1]])  # fmt: skip
+    text = calibration_text(table, 20)
+    assert text.startswith("993 of the 1,000 questions lie in na_prob 0.0-0.1, 50% of them")
+    assert text.endswith(
+        "the other 7 lie in 5 bins of fewer than 20 questions (hatched), too few to read."
+    )

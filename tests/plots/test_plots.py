@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
+from scipy.special import expit
 
 from qa_utils import plots
 from qa_utils.analysis.answer_types import ANSWER_TYPES
@@ -25,6 +26,7 @@ from qa_utils.analysis.unanswerable import (
     curve_at,
     threshold_curve,
 )
+from qa_utils.core.postprocess import sigmoid
 from qa_utils.plots.analysis import SLICE_COLOR, SMALL_COLOR
 
 
@@ -149,17 +151,57 @@ def test_threshold_plot_marks_the_thresholds_with_their_scores():
     curve = threshold_curve(_v2_table())
     best = best_row(curve)
     fig = plots.plot_threshold_curve(curve, {"chosen": 0.5, "best": float(best["threshold"])})
-    ax = fig.axes[0]
-    assert_labelled(ax)
-    assert f"best: {best['threshold']:.3g} (F1 {best['score']:.1f})" in texts(fig)
-    assert f"chosen: 0.5 (F1 {curve_at(curve, 0.5)['score']:.1f})" in texts(fig)
+    full, zoom = fig.axes
+    assert tuple(fig.get_size_inches()) == plots.SIZES["wide"]
+    assert_labelled(full) and assert_labelled(zoom)
+    labels = [t.get_text() for t in zoom.get_legend().get_texts()]
+    assert f"best: {best['threshold']:.3g} (F1 {best['score']:.1f})" in labels
+    assert f"chosen: 0.5 (F1 {curve_at(curve, 0.5)['score']:.1f})" in labels
 
 
-def test_coverage_risk_plot_shows_its_area():
+def test_threshold_plot_on_null_diff_spreads_probabilities_near_zero():
+    table = _v2_table().assign(na_prob=lambda t: expit(-14.0 + t["na_prob"]))
+    curve = threshold_curve(table)
+    marks = {"validation": sigmoid(-13.38), "hindsight": sigmoid(-13.17)}
+    fig = plots.plot_threshold_curve(curve, marks, null_diff=True)
+    full, zoom = fig.axes
+    assert "null_diff" in full.get_xlabel()
+    assert full.get_xlim()[1] - full.get_xlim()[0] > 0.5  # not squeezed against x = 0
+    assert zoom.get_xlim()[0] < -13.38 and zoom.get_xlim()[1] > -13.17
+    labels = " ".join(t.get_text() for t in zoom.get_legend().get_texts())
+    assert "validation: -13.38 (F1" in labels and "hindsight: -13.17 (F1" in labels
+    # Abstaining on all (na_prob threshold -inf) is said as T = -inf, drawn at the data's edge.
+    edge = plots.plot_threshold_curve(
+        curve, {"all": float(curve["threshold"].iloc[0])}, null_diff=True
+    )
+    line = edge.axes[1].get_legend().get_lines()[-1]
+    assert (
+        line.get_label().startswith("all: -inf (F1") and np.isfinite(edge.axes[0].get_xlim()).all()
+    )
+    assert edge.axes[0].get_xlim()[0] > -20
+
+
+def test_coverage_risk_plot_shows_its_area_and_a_chance_ranking():
     coverage, area = coverage_risk(_v2_table())
     fig = plots.plot_coverage_risk(coverage, area)
-    assert_labelled(fig.axes[0])
-    assert f"area {area:.3f}" in fig.axes[0].get_title()
+    ax = fig.axes[0]
+    assert_labelled(ax)
+    assert f"area {area:.3f}" in ax.get_title()
+    chance = coverage["risk"].iloc[-1]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"chance ranking (area {chance:.3f})" in labels
+    assert any(np.allclose(line.get_ydata(), chance) for line in ax.get_lines())
+
+
+def test_reliability_diagram_hatches_bins_of_few_questions():
+    table = calibration_table(np.r_[np.zeros(30), [0.95]], np.r_[np.arange(30) % 2, [1]])
+    fig = plots.plot_reliability(table, 0.1, "unanswerable", "No-answer probability", 20)
+    top = fig.axes[0]
+    hatched = [p for p in top.patches if p.get_hatch()]
+    assert len(hatched) == 10 - 1 and "bins of fewer than 20" in texts(fig)
+    assert [p for p in top.patches if not p.get_hatch()][0].get_height() == 0.5
+    plain = plots.plot_reliability(table, 0.1)
+    assert not [p for p in plain.axes[0].patches if p.get_hatch()]
 
 
 def test_reliability_diagram_names_what_it_bins():

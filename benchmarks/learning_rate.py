@@ -10,7 +10,8 @@ close settings, and keeping the default then avoids fitting their noise).
 The budget is smaller than the profile's (`--questions`, 4,000 by default: a quarter of the
 quick profile's 16,000, so three rates train in about half an hour on two cores); the script
 says so in its output. Models and per-question scores are kept under --out, so an interrupted
-run resumes. Writes learning_rate.csv and learning_rate.txt to --reference.
+run resumes. Writes learning_rate.csv and learning_rate.txt to --reference (`--stem` renames
+them: the check at the profile's own budget is `learning_rate_16000`, with its own --out).
 
 Usage (from the repo root):
     nice -n 5 .venv/bin/python -m benchmarks.learning_rate --rates 5e-5,1e-4,2e-4
@@ -97,6 +98,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=ROOT / "benchmarks" / "results" / "learning_rate"
     )
     parser.add_argument("--reference", type=Path, default=ROOT / "benchmarks" / "reference")
+    parser.add_argument(
+        "--stem", default="learning_rate", help="names of the written files: STEM.csv, STEM.txt"
+    )
     return parser.parse_args(argv)
 
 
@@ -117,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(table, chosen, default, args.questions, len(validation))
     table = table.assign(chosen=table["learning_rate"] == chosen, questions=args.questions,
                          scored=len(validation), profile_rate=default)  # fmt: skip
-    atomic_write_table(args.reference / "learning_rate.csv", table)
-    atomic_write_text(args.reference / "learning_rate.txt", text + "\n")
+    atomic_write_table(args.reference / f"{args.stem}.csv", table)
+    atomic_write_text(args.reference / f"{args.stem}.txt", text + "\n")
     print(text)
     return 0
 

@@ -4,7 +4,8 @@ One run, one model, the same dev questions for every variant. Writes to --out:
 optimize.csv/.md/_meta.json (speed, size, memory, EM/F1 per variant), optimize_tradeoff.png,
 distillation.csv (F1 of each repeated pair of students, with and without the teacher),
 pruning.csv (F1 against magnitude sparsity and pruned heads), sparse_matmul.csv (why zeros do
-not make dense kernels faster), and prints them with the acceptance checks of issue 6.
+not make dense kernels faster), and prints them with the acceptance checks of issue 6
+(`qa_utils.optimize.bench.acceptance`).
 
 Usage (from the repo root):
     nice -n 19 .venv/bin/python -m benchmarks.optimize --model PATH [--questions 1000]
@@ -30,7 +31,7 @@ from qa_utils.training import distill
 
 ROOT = Path(__file__).resolve().parents[1]
 MIXED_TORCH = "pytorch int8, sensitive fp32"
-MIXED_ORT = "onnxruntime int8, sensitive fp32"
+MIXED_ORT = bench.RECOMMENDED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,41 +119,6 @@ def main_variants(args, model, tokenizer, profile, out: Path) -> list[bench.Vari
     ]
 
 
-def acceptance(table: pd.DataFrame, comparison: pd.DataFrame) -> list[str]:
-    """The issue's acceptance checks, as lines of PASS/FAIL with the measured numbers.
-
-    The int8 checks apply to ONNX Runtime int8 with the sensitive layers in fp32, the path
-    this project recommends; the PyTorch int8 rows are printed for comparison. The
-    distillation gain must hold in every repetition, not only on average.
-    """
-    row = table.set_index("variant")
-    fp32, q8 = row.loc["pytorch fp32"], row.loc[MIXED_ORT]
-    ratio = q8["linear_mb"] / fp32["linear_mb"]
-    checks = [
-        (f"{MIXED_ORT}: batch-1 speedup >= 1.5", q8["batch1_speedup"] >= 1.5, q8["batch1_speedup"]),
-        (f"{MIXED_ORT}: F1 drop <= 1.0", q8["f1_drop"] <= 1.0, q8["f1_drop"]),
-        (f"{MIXED_ORT}: Linear bytes / fp32 <= 0.5", ratio <= 0.5, ratio),
-    ]
-    # The best ONNX Runtime variant: the fastest one that keeps F1 within a point.
-    ort = row.loc[[v for v in row.index if v.startswith("onnxruntime")]]
-    usable = ort[ort["f1_drop"] <= 1.0]
-    best = (usable if len(usable) else ort).sort_values("batch1_speedup").iloc[-1]
-    checks += [
-        (
-            f"best ORT ({best.name}): batch-1 speedup >= 2",
-            best["batch1_speedup"] >= 2,
-            best["batch1_speedup"],
-        ),
-        (f"best ORT ({best.name}): F1 drop <= 1.0", best["f1_drop"] <= 1.0, best["f1_drop"]),
-    ]
-    if len(comparison):
-        gain = distill.gain_summary(comparison)
-        label = f"distilled - gold-only student F1 >= 2 (mean of {gain['repeats']} pairs)"
-        checks.append((label, gain["mean"] >= 2, gain["mean"]))
-        checks.append(("... and in every pair (smallest gain)", gain["min"] >= 2, gain["min"]))
-    return [f"{'PASS' if ok else 'FAIL'}  {name}: {value:.2f}" for name, ok, value in checks]
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -172,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(bench.results_markdown(table.drop(columns=["parameters"])))
     if len(comparison):
         print(comparison.round(2).to_markdown(index=False))
-    print("\n".join(acceptance(table, comparison)))
+    print("\n".join(bench.acceptance(table, comparison)))
     labelled = prune.importance_batches(
         load_squad(split="train"), tokenizer, profile.inference, args.seed
     )

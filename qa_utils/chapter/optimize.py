@@ -12,10 +12,19 @@ from typing import Any
 
 import pandas as pd
 
-RECOMMENDED = "onnxruntime int8, sensitive fp32"
-"""The int8 variant this project recommends (benchmarks/optimize.py checks it)."""
+from qa_utils.optimize.bench import BASELINE, RECOMMENDED
+from qa_utils.project.paths import project_root
 
-BASELINE = "pytorch fp32"
+__all__ = ["BASELINE", "RECOMMENDED"]  # re-exported: the notebook and tests name them from here
+
+INT8_PAIRS = (
+    ("every Linear layer in int8", "pytorch int8 dynamic", "onnxruntime int8 dynamic"),
+    ("the sensitive layers kept in fp32", "pytorch int8, sensitive fp32", RECOMMENDED),
+)
+"""The PyTorch and ONNX Runtime rows quantized alike, in pairs: (what, PyTorch row, ORT row)."""
+
+SIMILAR_LOAD = 0.2
+"""Two load averages within this fraction of the larger one are called similar."""
 
 
 def model_description(model_path: str | Path) -> str:
@@ -39,6 +48,32 @@ def machine_table(hardware: dict[str, Any], versions: dict[str, str]) -> pd.Data
     """
     rows = {k: v for k, v in hardware.items() if k != "platform"} | versions
     return pd.DataFrame({"item": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def _size(nbytes: float, unit: str) -> str:
+    """Bytes in KB or MB (powers of 1024), one decimal."""
+    return f"{nbytes / (1024 if unit == 'KB' else 1024**2):.1f} {unit}"
+
+
+def int8_bytes_sentence(fp32: dict[str, int], int8: dict[str, int], name: str) -> str:
+    """Why int8 keeps more than a quarter of the Linear bytes (`bench.linear_byte_parts` of each).
+
+    The weights shrink fourfold; the biases stay fp32, int8 adds a scale and a zero point per
+    output channel, and every layer serialized on its own carries `torch.save`'s headers.
+    """
+    unit = "KB" if int8["total"] < 1024**2 else "MB"
+    rest = int8["total"] - int8["weights"]
+    return (
+        f"In the {name}'s Linear layers the weights go from {_size(fp32['weights'], unit)} to "
+        f"{_size(int8['weights'], unit)} ({int8['weights'] / fp32['weights']:.0%}); the rest does "
+        f"not shrink: the biases stay fp32 ({_size(int8['biases'], unit)}), int8 adds a scale and "
+        f"a zero point per output channel ({_size(int8['scales'], unit)}), and each layer, "
+        f"serialized on its own, carries `torch.save`'s headers ({_size(fp32['headers'], unit)} "
+        f"in fp32, {_size(int8['headers'], unit)} in int8). That rest is "
+        f"{rest / int8['total']:.0%} of the int8 bytes, so int8 keeps "
+        f"{int8['total'] / fp32['total']:.0%} of the fp32 Linear bytes. Embeddings and "
+        "LayerNorm are not Linear layers: they stay fp32 and count only in a whole model's size."
+    )
 
 
 def _spoken(names: Sequence[str]) -> str:
@@ -81,13 +116,97 @@ def mixed_sentence(table: pd.DataFrame, kept: int) -> str:
     )
 
 
+def _who_more(values: list[tuple[float, float]], more: str) -> str:
+    """Which backend has the larger value in every pair of (PyTorch, ONNX Runtime) values."""
+    winners = {
+        "PyTorch" if pt > ort else "ONNX Runtime" if ort > pt else "neither" for pt, ort in values
+    }
+    if winners == {"neither"}:
+        return f"neither backend {more} in any pair"
+    if len(winners) == 1:
+        return f"{winners.pop()} {more} in {'both pairs' if len(values) == 2 else 'every pair'}"
+    return f"which backend {more} changes from pair to pair"
+
+
+def _backend_facts(by: pd.DataFrame) -> tuple[str, str]:
+    """The int8 pairs' F1 changes and agreements, and who lost more F1 and agreed less."""
+    drops = [(round(by.loc[pt, "f1_drop"], 2), round(by.loc[o, "f1_drop"], 2))
+             for _, pt, o in INT8_PAIRS]  # fmt: skip
+    agree = [(round(by.loc[pt, "agreement_pct"], 1), round(by.loc[o, "agreement_pct"], 1))
+             for _, pt, o in INT8_PAIRS]  # fmt: skip
+    facts = "; ".join(
+        f"{what}, F1 {-d_pt:+.2f} and {-d_ort:+.2f}, {a_pt:.1f}% and {a_ort:.1f}% of answers "
+        "identical to fp32"
+        for (what, _, _), (d_pt, d_ort), (a_pt, a_ort) in zip(INT8_PAIRS, drops, agree, strict=True)
+    )
+    lower = [(-a_pt, -a_ort) for a_pt, a_ort in agree]
+    verdict = f"{_who_more(drops, 'lost more F1')}, and {_who_more(lower, 'agreed less with fp32')}"
+    return facts, verdict
+
+
+def backend_sentence(
+    table: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    reference_meta: dict[str, Any] | None = None,
+) -> str:
+    """PyTorch's int8 against ONNX Runtime's, here and in the committed reference.
+
+    Each pair quantizes the same layers in both backends (`INT8_PAIRS`); F1 changes and answer
+    agreement are against the fp32 baseline of the same run.
+    """
+    facts, verdict = _backend_facts(table.set_index("variant"))
+    text = (
+        f"PyTorch's int8 against ONNX Runtime's in this run (PyTorch first): {facts}. Here "
+        f"{verdict}."
+    )
+    if reference is None:
+        return text
+    ref_facts, ref_verdict = _backend_facts(reference.set_index("variant"))
+    meta = reference_meta or {}
+    where = (
+        f"{meta.get('model', 'a model its metadata does not name')}, "
+        f"{meta.get('questions', 0):,} questions"
+    )
+    text += f" In the committed reference ({where}): {ref_facts}; there {ref_verdict}."
+    if verdict.split(", and ")[0] != ref_verdict.split(", and ")[0]:
+        text += (
+            " The two runs disagree on which backend loses more F1, so that order is not a "
+            "property of the backends alone."
+        )
+    return text
+
+
+def _same_model(model: str | Path, reference_model: str | None) -> bool:
+    """Whether two model folders are the same (relative ones taken from the project root)."""
+    if reference_model is None or str(model) == "embedded" or reference_model == "embedded":
+        return str(model) == str(reference_model)
+
+    def folder(path: str | Path) -> Path:
+        path = Path(path)
+        return (path if path.is_absolute() else project_root() / path).resolve()
+
+    return folder(model) == folder(reference_model)
+
+
+def _measured_on(meta: dict[str, Any], model: str | Path, reference_meta: dict[str, Any]) -> str:
+    """Which model and how many questions each run measured, in words."""
+    ref_model = reference_meta.get("model")
+    named = f"`{ref_model}`" if ref_model else "a model its metadata does not name"
+    same = "the same model" if _same_model(model, ref_model) else "another model"
+    return (
+        f"the reference measured {same}, {named}, on {reference_meta.get('questions', 0):,} dev "
+        f"questions; this run `{model}` on {meta.get('questions', 0):,}"
+    )
+
+
 def reference_sentence(
     table: pd.DataFrame,
     reference: pd.DataFrame,
     calibration: int,
     reference_calibration: int,
-    load: float | None = None,
-    reference_load: float | None = None,
+    meta: dict[str, Any],
+    reference_meta: dict[str, Any] | None,
+    model: str | Path,
 ) -> str:
     """This run's recommended int8 row against the committed reference's, and why they differ.
 
@@ -97,16 +216,19 @@ def reference_sentence(
     Args:
         calibration: calibration questions of this run.
         reference_calibration: those of the reference (benchmarks/optimize.py's default).
-        load: this run's 1-minute load average; reference_load: the reference's.
+        meta: this run's `bench.bench_metadata` (questions, load average).
+        reference_meta: the reference's (`bench.reference_metadata`: also its model), or None.
+        model: the model this run measured.
     """
     ours, ref = table.set_index("variant"), reference.set_index("variant")
+    ref_meta = reference_meta or {}
     f1, ref_f1 = ours.loc[RECOMMENDED, "f1"], ref.loc[RECOMMENDED, "f1"]
     base, ref_base = ours.loc[BASELINE, "f1"], ref.loc[BASELINE, "f1"]
     head = f"Recommended int8 ({RECOMMENDED}): F1 {f1:.2f} here, {ref_f1:.2f} in the reference. "
     if round(base, 2) != round(ref_base, 2):
         why = (
-            f"The fp32 baselines differ too ({base:.2f} here, {ref_base:.2f} there): the reference "
-            "was measured on another model or other questions, so compare the F1 changes against "
+            f"The fp32 baselines differ too ({base:.2f} here, {ref_base:.2f} there): "
+            f"{_measured_on(meta, model, ref_meta)}. So compare the F1 changes against "
             f"fp32: {-ours.loc[RECOMMENDED, 'f1_drop']:+.2f} here, "
             f"{-ref.loc[RECOMMENDED, 'f1_drop']:+.2f} there."
         )
@@ -121,24 +243,74 @@ def reference_sentence(
             f"Same model, questions and {calibration} calibration questions (fp32 F1 {base:.2f} "
             "in both): any difference left comes from the kernels' arithmetic, not from the choice."
         )
-    return head + why + " " + speed_sentence(ours, ref, load, reference_load)
+    return head + why + " " + speed_sentence(ours, ref, meta, ref_meta)
+
+
+def _load(meta: dict[str, Any]) -> float | None:
+    """The 1-minute load average a run's metadata recorded, or None."""
+    loads = meta.get("load_average") or [None]
+    return loads[0]
 
 
 def speed_sentence(
-    ours: pd.DataFrame, ref: pd.DataFrame, load: float | None, reference_load: float | None
+    ours: pd.DataFrame, ref: pd.DataFrame, meta: dict[str, Any], reference_meta: dict[str, Any]
 ) -> str:
-    """The fp32 baseline's median request time in both runs, and the machine's load in each."""
+    """Both runs' fp32 request times, their loads, and each shared variant's speed-up in both.
+
+    Args:
+        ours, ref: the two results tables, indexed by variant.
+        meta, reference_meta: their metadata (`load_average`), empty when not recorded.
+    """
     text = (
         f"Speeds depend on the machine and its load: {BASELINE} takes "
         f"{ours.loc[BASELINE, 'p50_ms']:.1f} ms per batch-1 request at the median here and "
         f"{ref.loc[BASELINE, 'p50_ms']:.1f} ms there"
     )
-    if load is not None and reference_load is not None:
+    load, ref_load = _load(meta), _load(reference_meta)
+    if load is None or ref_load is None:
+        text += " (the load of one of the runs was not recorded)."
+    elif abs(load - ref_load) <= SIMILAR_LOAD * max(load, ref_load):
         text += (
-            f", with a 1-minute load average of {load:.2f} here and {reference_load:.2f} there "
-            "(other programs on the same cores slow every variant)"
+            f", under similar 1-minute load averages ({load:.2f} here, {ref_load:.2f} there), so "
+            "the load does not explain the gap: timings on a shared machine also move within one "
+            "run (section 7 times the same baseline again)."
         )
-    return text + "; compare the speed-ups, not the milliseconds."
+    else:
+        busier = "this run" if load > ref_load else "the reference"
+        text += (
+            f", under 1-minute load averages of {load:.2f} here and {ref_load:.2f} there: "
+            f"other programs took more of the cores during {busier}."
+        )
+    shared = [v for v in ours.index if v in ref.index and v != BASELINE]
+    if not shared:
+        return text
+    pairs = [(round(ours.loc[v, "batch1_speedup"], 2), round(ref.loc[v, "batch1_speedup"], 2))
+             for v in shared]  # fmt: skip
+    each = "; ".join(
+        f"{v} {here:.2f}x here, {there:.2f}x there"
+        for v, (here, there) in zip(shared, pairs, strict=True)
+    )
+    lower = sum(here < there for here, there in pairs)
+    verdict = (
+        "every one is lower here than there"
+        if lower == len(pairs)
+        else "none is lower here"
+        if lower == 0
+        else f"{lower} of {len(pairs)} are lower here"
+    )
+    return text + f" Batch-1 speed-ups over each run's own {BASELINE}: {each}; {verdict}."
+
+
+def repeat_timing_sentence(first: pd.DataFrame, again: pd.DataFrame) -> str:
+    """The baseline timed twice in one run (section 5 and section 7): this run's own spread."""
+    before = first.set_index("variant").loc[BASELINE, "p50_ms"]
+    after = again.set_index("variant").loc[BASELINE, "p50_ms"]
+    return (
+        f"{BASELINE} takes {after:.1f} ms per batch-1 request at the median here and "
+        f"{before:.1f} ms in section 5: the same model on the same questions in one run, so "
+        f"timings on this machine moved by {abs(after - before) / before:.0%} between two "
+        "measurements; speed-ups within one table are the numbers to compare."
+    )
 
 
 def pruning_sentence(curve: pd.DataFrame) -> str:
@@ -147,12 +319,14 @@ def pruning_sentence(curve: pd.DataFrame) -> str:
     Zeroed models do the same work as the unpruned one, so the spread of their speeds (with the
     unpruned 1.00x) is this run's noise; a head-pruned row is only called faster or slower when
     it falls outside that spread, and two head-pruned rows are only told apart when they differ
-    by more than it.
+    by more than it. Speed ratios are compared at the two decimals shown, F1 at one, so every
+    difference quoted is the difference of the numbers printed.
     """
+    curve = curve.assign(f1=curve["f1"].round(1))  # differences of the values shown
     base = curve[curve["method"] == "none"].iloc[0]
     zeroed = curve[curve["method"] == "magnitude"]
     heads = curve[curve["method"] == "heads"]
-    speed = zeroed["questions_per_s"] / base["questions_per_s"]
+    speed = (zeroed["questions_per_s"] / base["questions_per_s"]).round(2)
     most = zeroed.iloc[-1]
     low, high = min(speed.min(), 1.0), max(speed.max(), 1.0)
     span = (
@@ -166,7 +340,7 @@ def pruning_sentence(curve: pd.DataFrame) -> str:
         f"models do the same work, so that spread ({low:.2f}x to {high:.2f}x, with the unpruned "
         "model) is this run's noise."
     )
-    ratios = heads["questions_per_s"] / base["questions_per_s"]
+    ratios = (heads["questions_per_s"] / base["questions_per_s"]).round(2)
     for (_, row), ratio in zip(heads.iterrows(), ratios, strict=True):
         verdict = (
             "faster than that noise"
@@ -175,15 +349,17 @@ def pruning_sentence(curve: pd.DataFrame) -> str:
             if ratio < low
             else "within that noise"
         )
+        change = row["f1"] - base["f1"]
+        moved = f"{change:+.1f}" if round(change, 1) else "unchanged at one decimal"
         text += (
             f" Removing {row['amount']:.0%} of the heads runs at {ratio:.2f}x ({verdict}), with "
-            f"F1 {row['f1']:.1f} ({row['f1'] - base['f1']:+.1f})."
+            f"F1 {row['f1']:.1f} ({moved})."
         )
     if len(ratios) > 1:
-        gap = ratios.max() - ratios.min()
+        gap = round(ratios.max() - ratios.min(), 2)
         text += f" The head-pruned rows differ by {gap:.2f}x, " + (
             "no more than the noise: this run cannot tell their speeds apart."
-            if gap <= high - low
+            if gap <= round(high - low, 2)
             else "more than the noise."
         )
     return text
@@ -217,14 +393,24 @@ def gpu_sentence(rows: pd.DataFrame) -> str:
     )
 
 
+SELECTION_COMMAND = (
+    "python -m benchmarks.distillation --model runs/quick/model --select-on validation "
+    "--temperature 1,2 --alpha 0.5,1 --sizes 2000 --repeats 1 --out runs/distill-select"
+)
+"""The run that re-checks the distillation defaults on the validation split."""
+
+SELECTION_FILE = "benchmarks/reference/distillation_selection.csv"
+"""Where that run's `distillation_sizes.csv` is copied to be committed."""
+
+
 def distillation_defaults_sentence(
     temperature: float, alpha: float, selection: pd.DataFrame | None
 ) -> str:
     """What the default T and alpha mean, and whether the validation split has re-checked them.
 
     Args:
-        selection: the committed `distillation_selection.csv` of
-            `benchmarks.distillation --select-on validation`, or None when there is none.
+        selection: the committed `distillation_selection.csv` (the `distillation_sizes.csv` of
+            `SELECTION_COMMAND`, copied), or None when there is none.
     """
     defaults = f"T = {temperature:g}, alpha = {alpha:g}"
     if alpha == 1:
@@ -239,14 +425,32 @@ def distillation_defaults_sentence(
         )
     if selection is None:
         return mix + (
-            " The command above re-checks them on the validation split; until its output "
-            "(`benchmarks/reference/distillation_selection.csv`) is committed the defaults are "
-            "the ones chosen on dev."
+            " The command above re-checks them on the validation split; until the "
+            "`distillation_sizes.csv` it writes to its `--out` folder is copied to "
+            f"`{SELECTION_FILE}` and committed, the defaults are the ones chosen on dev."
         )
-    return mix + (
-        " Its committed output (`benchmarks/reference/distillation_selection.csv`, "
-        f"{len(selection)} settings) holds that check on the validation split."
+    settings = selection.groupby(["temperature", "alpha"], as_index=False).agg(
+        f1=("distilled_f1", "mean"), pairs=("distilled_f1", "size")
     )
+    best = settings.loc[settings["f1"].idxmax()]
+    scored = ", ".join(sorted({str(v) for v in selection["scored_on"]}))
+    verdict = (
+        "the defaults"
+        if (best["temperature"], best["alpha"]) == (temperature, alpha)
+        else "not the defaults: they would need changing"
+    )
+    return mix + (
+        f" The command's output, copied to `{SELECTION_FILE}`, holds {len(settings)} settings "
+        f"scored on {int(selection['scored_questions'].iloc[0]):,} {scored} questions: the best "
+        f"mean distilled F1, {best['f1']:.1f}, is at T = {best['temperature']:g}, alpha = "
+        f"{best['alpha']:g}, {verdict}."
+    )
+
+
+def _gold_spread(reference_pairs: pd.DataFrame) -> tuple[float, float, float]:
+    """Lowest and highest gold-only F1 of the reference's pairs at one decimal, and their gap."""
+    gold = reference_pairs["gold_only_f1"].round(1)
+    return gold.min(), gold.max(), round(gold.max() - gold.min(), 1)
 
 
 def seed_spread_sentence(reference_pairs: pd.DataFrame | None, repeats: int) -> str:
@@ -254,11 +458,11 @@ def seed_spread_sentence(reference_pairs: pd.DataFrame | None, repeats: int) -> 
     if reference_pairs is None or len(reference_pairs) < 2:
         spread = "One pair of students is one sample."
     else:
-        gold = reference_pairs["gold_only_f1"]
+        low, high, gap = _gold_spread(reference_pairs)
         spread = (
             "One pair of students is one sample: in the committed reference the gold-only "
-            f"student alone scores between F1 {gold.min():.1f} and {gold.max():.1f} "
-            f"({gold.max() - gold.min():.1f} points apart) over {len(gold)} draws of data and seed."
+            f"student alone scores between F1 {low:.1f} and {high:.1f} ({gap:.1f} points apart) "
+            f"over {len(reference_pairs)} draws of data and seed."
         )
     ours = "one pair" if repeats == 1 else f"{repeats} pairs"
     return spread + (
@@ -269,15 +473,144 @@ def seed_spread_sentence(reference_pairs: pd.DataFrame | None, repeats: int) -> 
     )
 
 
-def gain_sentence(gain: dict[str, float], temperature: float, alpha: float) -> str:
-    """The teacher's F1 gain over the gold-only student (`distill.gain_summary`)."""
-    setting = f"T = {temperature:g}, alpha = {alpha:g}"
-    if gain["repeats"] == 1:
-        return (
-            f"{setting}: in this run's one pair the teacher added {gain['mean']:+.2f} F1 "
-            "(one sample; the reference's pairs below show how much that moves)."
-        )
-    return (
-        f"{setting}: over {gain['repeats']:.0f} pairs the teacher added {gain['mean']:+.2f} F1 "
-        f"on average (smallest {gain['min']:+.2f}, largest {gain['max']:+.2f})."
+def _against_reference(gain: float, reference_pairs: pd.DataFrame) -> str:
+    """Where a gain falls against the reference's gains: below, within or above their range."""
+    gains = reference_pairs["gain"].round(2)
+    low, high = gains.min(), gains.max()
+    span = f"{low:+.2f}" if len(gains) == 1 else f"{low:+.2f} to {high:+.2f}"
+    pairs = "pair" if len(gains) == 1 else f"{len(gains)} pairs"
+    where = (
+        f"below every one of the reference's {pairs}"
+        if gain < low
+        else f"above every one of the reference's {pairs}"
+        if gain > high
+        else f"within the range of the reference's {pairs}"
     )
+    return f"{where} ({span})"
+
+
+def gain_sentence(
+    gain: dict[str, float],
+    temperature: float,
+    alpha: float,
+    reference_pairs: pd.DataFrame | None = None,
+) -> str:
+    """The teacher's F1 gain (`distill.gain_summary`) against the reference's pairs and spread.
+
+    Args:
+        reference_pairs: the committed `distillation.csv` of `benchmarks/optimize.py`, or None.
+    """
+    setting = f"T = {temperature:g}, alpha = {alpha:g}"
+    mean = round(gain["mean"], 2)
+    if gain["repeats"] == 1:
+        text = f"{setting}: in this run's one pair the teacher added {mean:+.2f} F1"
+    else:
+        text = (
+            f"{setting}: over {gain['repeats']:.0f} pairs the teacher added {mean:+.2f} F1 on "
+            f"average (smallest {gain['min']:+.2f}, largest {gain['max']:+.2f})"
+        )
+    if reference_pairs is None or not len(reference_pairs):
+        return text + "."
+    text += f", {_against_reference(mean, reference_pairs)}"
+    if len(reference_pairs) < 2:
+        return text + "."
+    gap = _gold_spread(reference_pairs)[2]
+    size = (
+        "smaller than" if abs(mean) < gap else "as large as" if abs(mean) == gap else "larger than"
+    )
+    text += (
+        f", and {size} the {gap:.1f} F1 by which the gold-only student alone moves between the "
+        "reference's draws."
+    )
+    if gain["repeats"] > 1:
+        return text
+    return text + (
+        " One pair shows the sign of one draw's difference, not the teacher's effect: "
+        + (
+            "a gain within that spread could come from the draw and the seed alone, and one pair "
+            "cannot tell a smaller effect on this model from an unlucky draw."
+            if abs(mean) <= gap
+            else "a gain beyond that spread is unlikely to be the draw alone, but how large the "
+            "effect is on average needs more pairs."
+        )
+    )
+
+
+def distillation_summary(
+    gain: dict[str, float],
+    reference_pairs: pd.DataFrame | None,
+    reference_meta: dict[str, Any] | None,
+    model: str | Path,
+) -> str:
+    """The Summary's distillation bullet: what the reference's pairs and this run's show.
+
+    Args:
+        gain: this run's `distill.gain_summary`.
+        reference_pairs: the committed `distillation.csv`, or None.
+        reference_meta: the committed `optimize_meta.json` (its teacher), or None.
+        model: this run's teacher.
+    """
+    ours = round(gain["mean"], 2)
+    pairs = "one pair" if gain["repeats"] == 1 else f"{gain['repeats']:.0f} pairs (mean)"
+    if reference_pairs is None or len(reference_pairs) < 2:
+        return (
+            f"- Distillation: this run's {pairs} gained {ours:+.2f} F1 over the gold labels "
+            "alone; without a committed reference of repeated pairs, that is all there is to go on."
+        )
+    gains = reference_pairs["gain"].round(2)
+    ahead = int((gains > 0).sum())
+    ref_model = (reference_meta or {}).get("model")
+    teacher = (
+        f"its teacher `{ref_model}`, {'this' if _same_model(model, ref_model) else 'a different'} "
+        "model"
+        if ref_model
+        else "a teacher its metadata does not name"
+    )
+    count = f"all {ahead}" if ahead == len(gains) else f"{ahead} of {len(gains)}"
+    lead = (
+        f"- In the committed reference ({teacher}) the distilled student beat the gold-only one "
+        f"in {count} pairs, by "
+        f"{gains.min():+.2f} to {gains.max():+.2f} F1"
+    )
+    lead += (
+        ": distillation transfers more than the gold labels, as the student learns which *other* "
+        "spans the teacher found plausible."
+        if ahead == len(gains)
+        else "."
+    )
+    gap = _gold_spread(reference_pairs)[2]
+    if ours <= 0:
+        here = f"This run's {pairs} gained {ours:+.2f}: it does not support that for this model."
+    elif ours > gap:
+        here = (
+            f"This run's {pairs} gained {ours:+.2f}, beyond the {gap:.1f} F1 the gold-only "
+            "student moves between draws: it supports that for this model too, not its size."
+        )
+    else:
+        here = (
+            f"This run's {pairs} gained {ours:+.2f}: the same sign, but within the {gap:.1f} F1 "
+            "the gold-only student moves between draws, so it neither confirms nor measures the "
+            "gain on this model."
+        )
+    return f"{lead} {here} `benchmarks/optimize.py` reruns all of this on more questions."
+
+
+PAIR_COLUMNS = {
+    "questions": "training questions",
+    "windows": "training windows",
+    "distilled_f1": "distilled F1",
+    "distilled_s": "distilled train s",
+    "gold_only_f1": "gold-only F1",
+    "gold_only_s": "gold-only train s",
+    "gain": "gain (F1)",
+}
+"""Display names of `distill.repeated_comparison`'s columns (training time in seconds)."""
+
+
+def pairs_table(shown: pd.DataFrame) -> pd.DataFrame:
+    """A table of student pairs (already rounded by `bench.readable`) with readable headers.
+
+    >>> list(pairs_table(pd.DataFrame({"windows": [1006], "distilled_s": [93.0]})).columns)
+    ['training windows', 'distilled train s']
+    """
+    return shown.rename(columns=PAIR_COLUMNS)

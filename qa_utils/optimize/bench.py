@@ -32,8 +32,22 @@ from qa_utils.project.config import Profile
 from qa_utils.project.io import atomic_write_json, atomic_write_table, atomic_write_text
 from qa_utils.project.paths import project_root
 from qa_utils.project.system import hardware_info, versions
+from qa_utils.training import distill
 
 MB = 1024 * 1024
+
+BASELINE = "pytorch fp32"
+"""The variant every other is measured against (the first row of a results table)."""
+
+RECOMMENDED = "onnxruntime int8, sensitive fp32"
+"""The int8 variant this project recommends: ONNX Runtime, the most sensitive layers in fp32."""
+
+MIN_RECOMMENDED_SPEEDUP = 1.5
+MIN_BEST_ORT_SPEEDUP = 2.0
+MAX_F1_DROP = 1.0
+MAX_LINEAR_RATIO = 0.5
+MIN_DISTILLATION_GAIN = 2.0
+"""Thresholds of `acceptance` (issue 6): batch-1 speed-ups, F1 points, a bytes ratio, F1 points."""
 
 
 @dataclass
@@ -353,6 +367,119 @@ def reference_checks(stem: str = "optimize", folder: str | Path | None = None) -
         return None
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line for line in lines if line.startswith(("PASS", "FAIL"))]
+
+
+def best_ort(table: pd.DataFrame) -> pd.Series:
+    """The best ONNX Runtime row: the fastest within `MAX_F1_DROP` of fp32, else the fastest."""
+    row = table.set_index("variant")
+    ort = row.loc[[v for v in row.index if v.startswith("onnxruntime")]]
+    usable = ort[ort["f1_drop"] <= MAX_F1_DROP]
+    return (usable if len(usable) else ort).sort_values("batch1_speedup").iloc[-1]
+
+
+def int8_checks(table: pd.DataFrame) -> list[tuple[str, bool, float]]:
+    """The acceptance checks of the recommended int8 variant and of the best ONNX Runtime one.
+
+    Returns:
+        (what is checked, whether it holds, the measured value) per check.
+    """
+    row = table.set_index("variant")
+    fp32, q8 = row.loc[BASELINE], row.loc[RECOMMENDED]
+    ratio = q8["linear_mb"] / fp32["linear_mb"]
+    best = best_ort(table)
+    speedup, drop = q8["batch1_speedup"], q8["f1_drop"]
+    return [
+        (f"{RECOMMENDED}: batch-1 speedup >= {MIN_RECOMMENDED_SPEEDUP:g}",
+         speedup >= MIN_RECOMMENDED_SPEEDUP, speedup),
+        (f"{RECOMMENDED}: F1 drop <= {MAX_F1_DROP:.1f}", drop <= MAX_F1_DROP, drop),
+        (f"{RECOMMENDED}: Linear bytes / fp32 <= {MAX_LINEAR_RATIO:g}",
+         ratio <= MAX_LINEAR_RATIO, ratio),
+        (f"best ORT ({best.name}): batch-1 speedup >= {MIN_BEST_ORT_SPEEDUP:g}",
+         best["batch1_speedup"] >= MIN_BEST_ORT_SPEEDUP, best["batch1_speedup"]),
+        (f"best ORT ({best.name}): F1 drop <= {MAX_F1_DROP:.1f}",
+         best["f1_drop"] <= MAX_F1_DROP, best["f1_drop"]),
+    ]  # fmt: skip
+
+
+def distillation_checks(comparison: pd.DataFrame) -> list[tuple[str, bool, float]]:
+    """The distillation gain check: on average over the pairs, and in every pair."""
+    gain = distill.gain_summary(comparison)
+    label = (
+        f"distilled - gold-only student F1 >= {MIN_DISTILLATION_GAIN:g} "
+        f"(mean of {gain['repeats']} pair{'' if gain['repeats'] == 1 else 's'})"
+    )
+    return [
+        (label, gain["mean"] >= MIN_DISTILLATION_GAIN, gain["mean"]),
+        (
+            "... and in every pair (smallest gain)",
+            gain["min"] >= MIN_DISTILLATION_GAIN,
+            gain["min"],
+        ),
+    ]
+
+
+def check_lines(checks: Sequence[tuple[str, bool, float]]) -> list[str]:
+    """Checks as the lines `benchmarks/optimize.py` prints: PASS/FAIL, what, measured value.
+
+    >>> check_lines([("speed-up >= 2", False, 1.9)])
+    ['FAIL  speed-up >= 2: 1.90']
+    """
+    return [f"{'PASS' if ok else 'FAIL'}  {name}: {value:.2f}" for name, ok, value in checks]
+
+
+def acceptance(table: pd.DataFrame, comparison: pd.DataFrame | None = None) -> list[str]:
+    """The acceptance checks of issue 6, as lines of PASS/FAIL with the measured numbers.
+
+    The recommended int8 variant (`RECOMMENDED`) must be fast enough, lose at most `MAX_F1_DROP`
+    F1 and halve the Linear bytes; the best ONNX Runtime variant (`best_ort`) must be faster
+    still within the same F1 loss; the PyTorch int8 rows are only printed for comparison. The
+    distillation gain (when `comparison`, from `distill.repeated_comparison`, has rows) must hold
+    on average and in every repetition.
+    """
+    checks = int8_checks(table)
+    if comparison is not None and len(comparison):
+        checks += distillation_checks(comparison)
+    return check_lines(checks)
+
+
+def linear_byte_parts(model: torch.nn.Module) -> dict[str, int]:
+    """What the serialized Linear layers (`quantize.linear_bytes`) are made of, in bytes.
+
+    Returns:
+        `weights` (the weight matrices: int8 or fp32), `biases` (fp32 in both), `scales` (the
+        quantization scales and zero points: per output channel, plus the layer's output scalars),
+        `headers` (what `torch.save` adds around them) and `total` (the four together).
+    """
+    parts = {"weights": 0, "biases": 0, "scales": 0}
+    for module in model.modules():
+        if not quantize.is_linear(module):
+            continue
+        for tensor in _tensors(list(module.state_dict().values())):
+            nbytes = tensor.numel() * tensor.element_size()
+            if tensor.is_quantized and tensor.qscheme() in PER_CHANNEL:
+                parts["weights"] += nbytes
+                qparams = (tensor.q_per_channel_scales(), tensor.q_per_channel_zero_points())
+                parts["scales"] += sum(t.numel() * t.element_size() for t in qparams)
+            elif tensor.is_quantized or tensor.dim() >= 2:
+                parts["weights"] += nbytes
+            else:
+                parts["biases" if tensor.dim() == 1 else "scales"] += nbytes
+    total = quantize.linear_bytes(model)
+    return parts | {"headers": total - sum(parts.values()), "total": total}
+
+
+PER_CHANNEL = (torch.per_channel_affine, torch.per_channel_symmetric)
+
+
+def _tensors(values: list[Any]) -> list[torch.Tensor]:
+    """The tensors in a state dict's values, unpacking the tuples of packed quantized weights."""
+    found: list[torch.Tensor] = []
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif isinstance(value, tuple | list):
+            found += _tensors(list(value))
+    return found
 
 
 def pruning_row(

@@ -13,9 +13,13 @@ each: `python -m benchmarks.distillation --model MODEL --sizes 2000 --repeats 1 
 --alpha A`). With this little data a whole distribution over positions teaches more than one
 gold token, and T = 1 keeps its mass on the few plausible spans instead of spreading it over 384.
 Those runs scored the students on the dev set, before the validation split existed; the choice
-belongs on the validation split, which `python -m benchmarks.distillation --select-on validation
---temperature 1,2 --alpha 0.5,1 --sizes 2000 --repeats 1` scores (its default), and that command
-re-derives it.
+belongs on the validation split, which `python -m benchmarks.distillation --model runs/quick/model
+--select-on validation --temperature 1,2 --alpha 0.5,1 --sizes 2000 --repeats 1 --out
+runs/distill-select` scores (its default) to re-derive it. The `distillation_sizes.csv` it writes
+to `runs/distill-select`, copied to `benchmarks/reference/distillation_selection.csv`, is the
+committed record of that check. The quick model never trained on the validation articles (`qa_utils
+train` draws from the articles outside `split_validation`); a teacher fine-tuned elsewhere may
+have, and the students, which start from its layers, would carry that in.
 
 One pair of students is one sample: the gold-only student alone moves by 1.7 F1 from one
 training seed to the next. Hence `repeated_comparison`, which repeats the pair on fresh draws

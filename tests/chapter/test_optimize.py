@@ -47,6 +47,57 @@ def test_mixed_quotes_both_drops(table):
     assert "F1 by -2.00 against fp32" in text and "the 4 most" in text and "makes it +0.57" in text
 
 
+def int8_table(drops: list[float], agreements: list[float]) -> pd.DataFrame:
+    """The six rows of section 5 with F1 drops and agreements (PyTorch pair first)."""
+    return pd.DataFrame(
+        {
+            "variant": [
+                sentences.BASELINE,
+                "pytorch int8 dynamic",
+                "pytorch int8, sensitive fp32",
+                "onnxruntime fp32",
+                "onnxruntime int8 dynamic",
+                sentences.RECOMMENDED,
+            ],
+            "f1_drop": [0.0, drops[0], drops[1], 0.0, drops[2], drops[3]],
+            "agreement_pct": [100.0, agreements[0], agreements[1], 100.0, agreements[2],
+                              agreements[3]],
+        }
+    )  # fmt: skip
+
+
+def test_backend_sentence_says_who_lost_more_here_and_in_the_reference():
+    here = int8_table([2.15, 0.38, 2.46, 0.78], [73.0, 83.3, 86.0, 92.3])
+    there = int8_table([3.17, 0.76, 0.71, -0.59], [73.8, 83.3, 87.1, 91.6])
+    meta = {"model": "runs/old/model", "questions": 1000}
+    text = sentences.backend_sentence(here, there, meta)
+    assert "every Linear layer in int8, F1 -2.15 and -2.46, 73.0% and 86.0%" in text
+    assert "F1 -0.38 and -0.78, 83.3% and 92.3%" in text
+    assert "Here ONNX Runtime lost more F1 in both pairs, and PyTorch agreed less" in text
+    assert "reference (runs/old/model, 1,000 questions)" in text
+    assert "there PyTorch lost more F1 in both pairs" in text
+    assert "The two runs disagree" in text
+    agreeing = sentences.backend_sentence(there, there, meta)
+    assert "disagree" not in agreeing
+    mixed = int8_table([2.0, 0.2, 1.0, 0.5], [73.0, 93.3, 86.0, 92.3])
+    alone = sentences.backend_sentence(mixed)
+    assert "which backend lost more F1 changes from pair to pair" in alone
+    assert "which backend agreed less with fp32 changes from pair to pair" in alone
+    assert "reference" not in alone
+
+
+def speed_table(speedups: list[float], p50: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "variant": [sentences.BASELINE, "onnxruntime fp32", sentences.RECOMMENDED],
+            "p50_ms": [p50, p50 / speedups[0], p50 / speedups[1]],
+            "batch1_speedup": [1.0, *speedups],
+            "f1": [72.0, 72.0, 72.57],
+            "f1_drop": [0.0, 0.0, -0.57],
+        }
+    )
+
+
 @pytest.mark.parametrize(
     ("ref_base", "calibration", "expected"),
     [
@@ -58,12 +109,58 @@ def test_mixed_quotes_both_drops(table):
 def test_reference_sentence_says_why_the_rows_differ(table, ref_base, calibration, expected):
     reference = table.assign(f1=[ref_base, 69.0, 71.5], f1_drop=[0.0, 2.0, -0.5])
     reference["p50_ms"] = [40.0, 15.0, 16.0]
-    text = sentences.reference_sentence(table, reference, calibration, 32, 4.07, 1.9)
+    meta = {"questions": 300, "load_average": [4.07, 3.0, 2.0]}
+    ref_meta = {"questions": 1000, "load_average": [1.9], "model": "runs/old/model"}
+    text = sentences.reference_sentence(
+        table, reference, calibration, 32, meta, ref_meta, "/x/runs/quick/model"
+    )
     assert "F1 72.57 here, 71.50 in the reference" in text
     assert expected in text
     assert "30.0 ms per batch-1 request at the median here and 40.0 ms there" in text
-    assert "load average of 4.07 here and 1.90 there" in text
-    assert "load average" not in sentences.reference_sentence(table, reference, 32, 32)
+    assert "load averages of 4.07 here and 1.90 there: other programs took more" in text
+    assert "during this run" in text
+    if ref_base != 72.0:
+        assert "another model, `runs/old/model`, on 1,000 dev questions" in text
+        assert "this run `/x/runs/quick/model` on 300" in text
+        assert " or " not in text
+    unrecorded = sentences.reference_sentence(table, reference, 32, 32, {}, None, "m")
+    assert "was not recorded" in unrecorded and "load average" not in unrecorded
+
+
+def test_speed_sentence_compares_loads_and_every_shared_speedup():
+    ours = speed_table([1.18, 1.90], 38.3).set_index("variant")
+    ref = speed_table([1.60, 2.14], 31.8).set_index("variant")
+    similar = sentences.speed_sentence(
+        ours, ref, {"load_average": [1.82]}, {"load_average": [1.90]}
+    )
+    assert "38.3 ms per batch-1 request at the median here and 31.8 ms there" in similar
+    assert "similar 1-minute load averages (1.82 here, 1.90 there)" in similar
+    assert "the load does not explain the gap" in similar
+    assert "onnxruntime fp32 1.18x here, 1.60x there" in similar
+    assert f"{sentences.RECOMMENDED} 1.90x here, 2.14x there; every one is lower here" in similar
+    busy = sentences.speed_sentence(ref, ours, {"load_average": [1.0]}, {"load_average": [3.0]})
+    assert "took more of the cores during the reference" in busy and "none is lower here" in busy
+    half = speed_table([1.70, 2.00], 31.8).set_index("variant")
+    assert "1 of 2 are lower here" in sentences.speed_sentence(half, ref, {}, {})
+
+
+def test_repeat_timing_sentence_quotes_both_measurements_of_the_baseline(table):
+    again = table.iloc[:1].assign(p50_ms=33.0)
+    text = sentences.repeat_timing_sentence(table, again)
+    assert "33.0 ms per batch-1 request at the median here and 30.0 ms in section 5" in text
+    assert "moved by 10% between two measurements" in text
+
+
+def test_int8_bytes_sentence_accounts_for_what_does_not_shrink():
+    fp32 = {"weights": 65792, "biases": 1800, "scales": 0, "headers": 23769, "total": 91361}
+    int8 = {"weights": 16448, "biases": 1800, "scales": 7356, "headers": 38413, "total": 64017}
+    text = sentences.int8_bytes_sentence(fp32, int8, "tiny BERT")
+    assert "weights go from 64.2 KB to 16.1 KB (25%)" in text
+    assert "biases stay fp32 (1.8 KB)" in text and "per output channel (7.2 KB)" in text
+    assert "headers (23.2 KB in fp32, 37.5 KB in int8)" in text
+    assert "That rest is 74% of the int8 bytes, so int8 keeps 70%" in text
+    big = {k: v * 1000 for k, v in int8.items()}
+    assert "MB" in sentences.int8_bytes_sentence(fp32, big, "model")
 
 
 def test_pruning_sentence_judges_head_rows_against_the_zeroed_spread():
@@ -79,6 +176,9 @@ def test_pruning_sentence_judges_head_rows_against_the_zeroed_spread():
     assert "up to 90%" in text and "between 0.98x and 1.02x" in text and "to 7.4" in text
     assert "(0.98x to 1.02x, with the unpruned model) is this run's noise" in text
     assert "25% of the heads runs at 1.14x (faster than that noise), with F1 70.0 (-2.0)" in text
+    shown = curve.assign(f1=[72.04, 51.7, 7.4, 69.96, 72.01])
+    text = sentences.pruning_sentence(shown)
+    assert "F1 70.0 (-2.0)" in text and "F1 72.0 (unchanged at one decimal)" in text
     assert "differ by 0.01x, no more than the noise: this run cannot tell" in text
     noisy = curve.assign(questions_per_s=[50.0, 43.5, 55.5, 49.65, 49.9])
     text = sentences.pruning_sentence(noisy)
@@ -89,22 +189,89 @@ def test_pruning_sentence_judges_head_rows_against_the_zeroed_spread():
     assert "at 0.98x the" in single and "differ by" not in single
 
 
-def test_distillation_sentences_follow_defaults_files_and_repeats():
+def selection_file(best: tuple[float, float]) -> pd.DataFrame:
+    """A `distillation_sizes.csv` of the validation check, whose best setting is `best`."""
+    rows = [
+        {"temperature": t, "alpha": a, "questions": 2000, "scored_on": "validation",
+         "scored_questions": 1000, "distilled_f1": 50.0 + 5 * ((t, a) == best), "gain": 1.0}
+        for t in (1.0, 2.0) for a in (0.5, 1.0)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_distillation_defaults_sentence_with_and_without_the_selection_file():
     alone = sentences.distillation_defaults_sentence(1.0, 1.0, None)
     assert "(T = 1, alpha = 1) the student learns from the teacher's distributions alone" in alone
-    assert "until its output" in alone
-    mixed = sentences.distillation_defaults_sentence(2.0, 0.5, pd.DataFrame({"t": [1, 2]}))
-    assert "weight 0.5 and the gold labels' 0.5" in mixed and "2 settings" in mixed
-    pairs = pd.DataFrame({"gold_only_f1": [37.63, 35.77, 36.11], "gain": [3.2, 4.5, 3.8]})
-    spread = sentences.seed_spread_sentence(pairs, 1)
-    assert "between F1 35.8 and 37.6 (1.9 points apart) over 3 draws of data and seed" in spread
-    assert "trains one pair" in spread and "trains 3 pairs" in sentences.seed_spread_sentence(
-        None, 3
+    assert (
+        "until the `distillation_sizes.csv` it writes to its `--out` folder is copied to" in alone
     )
-    one = {"repeats": 1, "mean": 3.2, "min": 3.2, "max": 3.2}
-    assert "one pair the teacher added +3.20 F1" in sentences.gain_sentence(one, 1.0, 1.0)
+    assert sentences.SELECTION_FILE in alone
+    mixed = sentences.distillation_defaults_sentence(2.0, 0.5, selection_file((2.0, 0.5)))
+    assert "weight 0.5 and the gold labels' 0.5" in mixed
+    assert f"copied to `{sentences.SELECTION_FILE}`, holds 4 settings" in mixed
+    assert "1,000 validation questions: the best mean distilled F1, 55.0, is at T = 2" in mixed
+    assert mixed.endswith("alpha = 0.5, the defaults.")
+    other = sentences.distillation_defaults_sentence(1.0, 1.0, selection_file((2.0, 0.5)))
+    assert "not the defaults" in other
+
+
+REFERENCE_PAIRS = pd.DataFrame({"gold_only_f1": [37.63, 35.77, 36.11], "gain": [3.21, 4.5, 3.77]})
+
+
+def test_seed_spread_is_the_difference_of_the_values_shown():
+    spread = sentences.seed_spread_sentence(REFERENCE_PAIRS, 1)
+    assert "between F1 35.8 and 37.6 (1.8 points apart) over 3 draws of data and seed" in spread
+    assert "trains one pair" in spread
+    assert "trains 3 pairs" in sentences.seed_spread_sentence(None, 3)
+
+
+@pytest.mark.parametrize(
+    ("mean", "where", "size"),
+    [
+        (1.77, "below every one of the reference's 3 pairs (+3.21 to +4.50)", "smaller than"),
+        (3.5, "within the range of the reference's 3 pairs", "larger than"),
+        (5.0, "above every one of the reference's 3 pairs", "larger than"),
+    ],
+)
+def test_gain_sentence_compares_the_gain_with_the_reference_and_its_spread(mean, where, size):
+    one = {"repeats": 1, "mean": mean, "min": mean, "max": mean}
+    text = sentences.gain_sentence(one, 1.0, 1.0, REFERENCE_PAIRS)
+    assert f"one pair the teacher added {mean:+.2f} F1, {where}" in text
+    assert f"{size} the 1.8 F1 by which the gold-only student alone moves" in text
+    assert "One pair shows the sign of one draw's difference" in text
+    assert ("could come from the draw and the seed alone" in text) == (mean <= 1.8)
     three = {"repeats": 3, "mean": 3.8, "min": 3.2, "max": 4.5}
-    assert "over 3 pairs" in sentences.gain_sentence(three, 1.0, 1.0)
+    many = sentences.gain_sentence(three, 1.0, 1.0, REFERENCE_PAIRS)
+    assert "over 3 pairs" in many and "One pair shows" not in many
+    assert sentences.gain_sentence(one, 1.0, 1.0).endswith(f"{mean:+.2f} F1.")
+
+
+@pytest.mark.parametrize(
+    ("mean", "verdict"),
+    [
+        (1.77, "the same sign, but within the 1.8 F1"),
+        (2.5, "beyond the 1.8 F1 the gold-only student moves between draws: it supports"),
+        (-0.4, "it does not support that for this model"),
+    ],
+)
+def test_distillation_summary_rests_on_the_reference_and_weighs_this_pair(mean, verdict):
+    one = {"repeats": 1, "mean": mean, "min": mean, "max": mean}
+    meta = {"model": "runs/old/model"}
+    text = sentences.distillation_summary(one, REFERENCE_PAIRS, meta, "/elsewhere/model")
+    assert text.startswith("- In the committed reference (its teacher `runs/old/model`, a ")
+    assert "different model) the distilled student beat the gold-only one in all 3 pairs" in text
+    assert "+3.21 to +4.50 F1: distillation transfers more than the gold labels" in text
+    assert f"This run's one pair gained {mean:+.2f}" in text and verdict in text
+    losing = REFERENCE_PAIRS.assign(gain=[3.2, -0.5, 1.0])
+    partial = sentences.distillation_summary(one, losing, meta, "/elsewhere/model")
+    assert "in 2 of 3 pairs" in partial and "transfers more" not in partial
+    assert "without a committed reference" in sentences.distillation_summary(one, None, None, "m")
+
+
+def test_pairs_table_names_the_training_columns():
+    shown = sentences.pairs_table(pd.DataFrame(columns=list(sentences.PAIR_COLUMNS)))
+    assert "distilled train s" in shown.columns and "training windows" in shown.columns
+    assert "distilled_s" not in shown.columns
 
 
 @pytest.mark.parametrize(

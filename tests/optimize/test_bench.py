@@ -144,3 +144,70 @@ def test_f1_scorer_gives_the_batched_f1_of_a_model(variants, workload, profile, 
     for variant in variants:
         expected = table.set_index("variant").loc[variant.name, "f1"]
         assert score(variant.name, variant.model) == pytest.approx(expected)
+
+
+def checks_table(recommended_speedup: float, dynamic_drop: float) -> pd.DataFrame:
+    """A results table with the rows the acceptance checks read."""
+    return pd.DataFrame(
+        {
+            "variant": [
+                bench.BASELINE,
+                "onnxruntime fp32",
+                "onnxruntime int8 dynamic",
+                bench.RECOMMENDED,
+            ],
+            "batch1_speedup": [1.0, 1.2, 2.4, recommended_speedup],
+            "f1_drop": [0.0, 0.0, dynamic_drop, 0.5],
+            "linear_mb": [40.0, 40.0, 10.0, 17.0],
+        }
+    )
+
+
+def test_acceptance_checks_the_recommended_and_the_best_ort_variant():
+    lines = bench.acceptance(checks_table(1.9, 0.7))
+    assert lines == [
+        f"PASS  {bench.RECOMMENDED}: batch-1 speedup >= 1.5: 1.90",
+        f"PASS  {bench.RECOMMENDED}: F1 drop <= 1.0: 0.50",
+        f"PASS  {bench.RECOMMENDED}: Linear bytes / fp32 <= 0.5: 0.42",
+        "PASS  best ORT (onnxruntime int8 dynamic): batch-1 speedup >= 2: 2.40",
+        "PASS  best ORT (onnxruntime int8 dynamic): F1 drop <= 1.0: 0.70",
+    ]
+    # The fastest ORT variant loses too much F1: the best is the fastest one within a point.
+    lossy = bench.acceptance(checks_table(1.9, 2.5))
+    assert f"FAIL  best ORT ({bench.RECOMMENDED}): batch-1 speedup >= 2: 1.90" in lossy
+    assert bench.best_ort(checks_table(1.4, 2.5)).name == bench.RECOMMENDED
+    assert bench.acceptance(checks_table(1.4, 0.7))[0].startswith("FAIL")
+
+
+def test_acceptance_adds_the_distillation_gain_in_every_pair():
+    pairs = pd.DataFrame({"gain": [3.0, 1.5]})
+    lines = bench.acceptance(checks_table(1.9, 0.7), pairs)
+    assert lines[-2:] == [
+        "PASS  distilled - gold-only student F1 >= 2 (mean of 2 pairs): 2.25",
+        "FAIL  ... and in every pair (smallest gain): 1.50",
+    ]
+    one = bench.check_lines(bench.distillation_checks(pd.DataFrame({"gain": [1.77]})))
+    assert one[0] == "FAIL  distilled - gold-only student F1 >= 2 (mean of 1 pair): 1.77"
+    assert len(bench.acceptance(checks_table(1.9, 0.7), pd.DataFrame())) == 5
+
+
+def test_acceptance_reproduces_the_committed_reference_lines():
+    table, pairs = bench.reference_results(), bench.reference_results("distillation")
+    committed = bench.reference_checks()
+    if table is None or pairs is None or committed is None:
+        pytest.skip("no committed reference run")
+    assert bench.acceptance(table, pairs) == committed
+
+
+def test_linear_byte_parts_add_up_and_int8_shrinks_only_the_weights(tiny_bert):
+    model = tiny_bert()
+    quantized = quantize.quantize_int8(model)
+    fp32, int8 = bench.linear_byte_parts(model), bench.linear_byte_parts(quantized)
+    assert fp32["total"] == quantize.linear_bytes(model)
+    assert int8["total"] == quantize.linear_bytes(quantized)
+    for parts in (fp32, int8):
+        assert sum(parts[k] for k in ("weights", "biases", "scales", "headers")) == parts["total"]
+        assert parts["headers"] > 0
+    assert int8["weights"] * 4 == fp32["weights"]
+    assert int8["biases"] == fp32["biases"] > 0
+    assert fp32["scales"] == 0 < int8["scales"]

@@ -77,7 +77,8 @@ def quantize_int8(model: nn.Module, keep_fp32: Sequence[str] = ()) -> nn.Module:
 
     Weights get one scale per output channel: with one scale per tensor the fine-tuned MiniLM
     lost about 6 F1 points, per channel about 3. fbgemm also quantizes activations to 7 bits
-    (`reduce_range`), one reason ONNX Runtime's int8 (8-bit activations) loses less.
+    (`reduce_range`) where ONNX Runtime keeps 8 bits; which backend loses less F1 varies between
+    runs (notebook 05 compares them on its own run and on the committed reference).
 
     Args:
         model: the model to quantize (left unchanged).

@@ -441,8 +441,41 @@ def rate_caveats(table: pd.DataFrame, chosen: float, profile_questions: int) -> 
     return text
 
 
+def rate_verdict(table: pd.DataFrame, default: float) -> str:
+    """What one committed learning-rate check decided, against the profile's `default`."""
+    chosen = float(table.loc[table["chosen"], "learning_rate"].iloc[0])
+    best = table.loc[table["f1"].idxmax()]
+    ours, top = rate_text(default), rate_text(best.learning_rate)
+    if chosen == default and best.learning_rate == default:
+        return f"The profile's {ours} scored highest."
+    if chosen == default:
+        paired = f"[{best.change_low:+.1f}, {best.change_high:+.1f}]"
+        return (
+            f"{top} scored {best.change:+.1f} F1 above {ours}, within the noise of the paired "
+            f"comparison ({paired})."
+        )
+    row = table.loc[table["learning_rate"] == chosen].iloc[0]
+    return (
+        f"{rate_text(chosen)} beat {ours} by {row.change:+.1f} F1 [{row.change_low:+.1f}, "
+        f"{row.change_high:+.1f}], a paired 95% interval above zero."
+    )
+
+
+def rate_scores(table: pd.DataFrame) -> str:
+    """'F1 47.2 [45.4, 49.0] at 1e-4 and 53.6 [51.8, 55.4] at 2e-4'."""
+    return "F1 " + spoken_list([
+        f"{r.f1:.1f} [{r.f1_low:.1f}, {r.f1_high:.1f}] at {rate_text(r.learning_rate)}"
+        for r in table.itertuples()
+    ])  # fmt: skip
+
+
 def learning_rate_sentence(root: Path) -> str:
-    """The quick profile's learning rate against others on validation (`learning_rate.csv`)."""
+    """The quick profile's learning rate against others on validation.
+
+    `learning_rate.csv` screens several rates at a reduced budget; `learning_rate_<N>.csv`, where
+    N is the profile's number of training questions, is the check at its own budget and, when
+    committed, decides.
+    """
     from qa_utils.project.config import get_profile
 
     if not (root / REFERENCE / "learning_rate.csv").is_file():
@@ -451,37 +484,33 @@ def learning_rate_sentence(root: Path) -> str:
             "`python -m benchmarks.learning_rate` re-checks it on the validation split (not run "
             "yet: no `learning_rate.csv` is committed)."
         )
+    quick = get_profile("quick")
     table = read_csv(root, REFERENCE / "learning_rate.csv").sort_values("learning_rate")
     first = table.iloc[0]
-    default, profile = float(first.profile_rate), get_profile("quick").learning_rate
-    scores = spoken_list([
-        f"{r.f1:.1f} [{r.f1_low:.1f}, {r.f1_high:.1f}] at {rate_text(r.learning_rate)}"
-        for r in table.itertuples()
-    ])  # fmt: skip
+    default, now = float(first.profile_rate), rate_text(quick.learning_rate)
+    chosen = float(table.loc[table["chosen"], "learning_rate"].iloc[0])
     text = (
         f"The quick profile's learning rate was checked there (`benchmarks/learning_rate.py`, "
         f"{int(first.questions):,} training questions per rate, {int(first.scored):,} validation "
-        f"questions): F1 {scores}. "
+        f"questions): {rate_scores(table)}. {rate_verdict(table, default)}"
     )
-    chosen = float(table.loc[table["chosen"], "learning_rate"].iloc[0])
-    best = table.loc[table["f1"].idxmax()]
-    ours, top, now = rate_text(default), rate_text(best.learning_rate), rate_text(profile)
-    if chosen == default and best.learning_rate == default:
-        text += f"The profile's {ours} scored highest and stays."
-    elif chosen == default:
-        paired = f"[{best.change_low:+.1f}, {best.change_high:+.1f}]"
+    full = REFERENCE / f"learning_rate_{quick.train_questions}.csv"
+    if (root / full).is_file():
+        text += rate_caveats(table, chosen, int(first.questions))  # the grid's edge only
+        budget = read_csv(root, full).sort_values("learning_rate")
+        chosen = float(budget.loc[budget["chosen"], "learning_rate"].iloc[0])
         text += (
-            f"{top} scored {best.change:+.1f} F1 above {ours}, within the noise of the paired "
-            f"comparison ({paired}), so the profile keeps {ours}."
+            f" At the profile's own budget ({quick.train_questions:,} questions, `{full.name}`, "
+            f"the same validation questions): {rate_scores(budget)}. "
+            f"{rate_verdict(budget, default)}"
         )
     else:
-        text += f"{rate_text(chosen)} beat {ours} with a paired 95% interval above zero."
-    text += rate_caveats(table, chosen, get_profile("quick").train_questions)
-    if profile != default:
-        text += f" (The check was run for {ours}; the profile now says {now}.)"
-    elif chosen != default:
-        text += f" The profile still says {now}: its model would need retraining."
-    return text
+        text += rate_caveats(table, chosen, quick.train_questions)
+    if quick.learning_rate != default:
+        return text + f" (The check was run for {rate_text(default)}; the profile now says {now}.)"
+    if chosen != default:
+        return text + f" The profile still says {now}: its model would need retraining."
+    return text + f" The profile keeps {now}."
 
 
 def pairs_text(pairs: int) -> str:

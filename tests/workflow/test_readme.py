@@ -277,8 +277,10 @@ def test_robustness_renders_the_committed_run_or_says_there_is_none(tmp_path):
     assert "took 160 s on hardware not recorded (load average 3.3" in text
 
 
-def write_learning_rates(root: Path, f1: dict[float, float], chosen: float) -> None:
-    """A learning_rate.csv with the profile's rate 1e-4 and paired changes from it."""
+def write_learning_rates(
+    root: Path, f1: dict[float, float], chosen: float, stem: str = "learning_rate"
+) -> None:
+    """A learning_rate.csv (or STEM.csv) with the profile's rate 1e-4 and changes from it."""
     rows = [
         {"learning_rate": rate, "f1": value, "f1_low": value - 1, "f1_high": value + 1,
          "change": value - f1[1e-4], "change_low": value - f1[1e-4] - 0.5,
@@ -288,15 +290,15 @@ def write_learning_rates(root: Path, f1: dict[float, float], chosen: float) -> N
     ]  # fmt: skip
     folder = root / readme.REFERENCE
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(folder / "learning_rate.csv", index=False)
+    pd.DataFrame(rows).to_csv(folder / f"{stem}.csv", index=False)
 
 
 @pytest.mark.parametrize(
     ("f1", "chosen", "verdict"),
     [
-        ({5e-5: 60.0, 1e-4: 62.0}, 1e-4, "The profile's 1e-4 scored highest and stays."),
+        ({5e-5: 60.0, 1e-4: 62.0}, 1e-4, "The profile's 1e-4 scored highest."),
         ({1e-4: 62.0, 2e-4: 62.3}, 1e-4, "2e-4 scored +0.3 F1 above 1e-4, within the noise"),
-        ({1e-4: 62.0, 2e-4: 64.0}, 2e-4, "2e-4 beat 1e-4 with a paired 95% interval above zero."),
+        ({1e-4: 62.0, 2e-4: 64.0}, 2e-4, "2e-4 beat 1e-4 by +2.0 F1 [+1.5, +2.5], a paired 95%"),
     ],
 )
 def test_the_learning_rate_verdict_follows_the_committed_check(tmp_path, f1, chosen, verdict):
@@ -305,6 +307,24 @@ def test_the_learning_rate_verdict_follows_the_committed_check(tmp_path, f1, cho
     assert "4,000 training questions per rate, 2,000 validation questions" in text
     assert verdict in text
     assert ("would need retraining" in text) == (chosen != 1e-4)
+    assert ("The profile keeps 1e-4." in text) == (chosen == 1e-4)
+    assert "whether the ranking holds at the profile's budget is not tested" in text
+
+
+@pytest.mark.parametrize("full_chosen", [1e-4, 2e-4])
+def test_the_check_at_the_profiles_own_budget_decides(tmp_path, full_chosen):
+    from qa_utils.project.config import get_profile
+
+    write_learning_rates(tmp_path, {1e-4: 62.0, 2e-4: 64.0}, 2e-4)
+    full = {1e-4: 70.0, 2e-4: 71.0 if full_chosen == 2e-4 else 69.5}
+    stem = f"learning_rate_{get_profile('quick').train_questions}"
+    write_learning_rates(tmp_path, full, full_chosen, stem=stem)
+    text = readme.learning_rate_sentence(tmp_path)
+    budget = get_profile("quick").train_questions
+    assert f"At the profile's own budget ({budget:,} questions" in text
+    assert "not tested" not in text
+    assert ("would need retraining" in text) == (full_chosen != 1e-4)
+    assert ("The profile keeps 1e-4." in text) == (full_chosen == 1e-4)
 
 
 def test_the_distillation_choice_names_the_best_setting_and_the_default(tmp_path):

@@ -62,13 +62,17 @@ def domain_slices(
 
 
 def side_by_side(long: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
-    """One row per slice value, one column per set: `metric` and the slice's share of the set."""
+    """One row per slice value, one column per set: `metric`, the slice's share of the set and
+    its number of questions (`<set> n`), so a score of a handful of questions can be told apart.
+    """
     index = ["slice", "value"]
     order = long.drop_duplicates(index)[index]
     values = long.pivot(index=index, columns="set", values=metric)
     shares = long.pivot(index=index, columns="set", values="share").add_suffix(" share")
+    counts = long.pivot(index=index, columns="set", values="n").add_suffix(" n")
     sets = list(dict.fromkeys(long["set"]))
     wide = values[sets].join(shares[[f"{s} share" for s in sets]])
+    wide = wide.join(counts[[f"{s} n" for s in sets]].astype(int))
     return wide.reindex(pd.MultiIndex.from_frame(order))
 
 

@@ -234,11 +234,17 @@ def nearest_models(
 def verdict(er_low: float, er_high: float) -> str:
     """Whether an effective-robustness interval lies above 0, below it, or holds it.
 
-    >>> verdict(0.5, 3.0), verdict(-4.0, -1.0), verdict(-1.0, 2.0)
-    ('more robust than', 'less robust than', 'as robust as')
+    An interval that holds 0 does not show equal robustness, only that this sample cannot
+    tell the model from the line; the phrase says so and reads before "its SQuAD score
+    predicts".
+
+    >>> verdict(0.5, 3.0), verdict(-4.0, -1.0)
+    ('more robust than', 'less robust than')
+    >>> verdict(-1.0, 2.0)
+    'not measurably more or less robust (the interval holds 0) than'
     """
     if er_low > 0:
         return "more robust than"
     if er_high < 0:
         return "less robust than"
-    return "as robust as"
+    return "not measurably more or less robust (the interval holds 0) than"

@@ -6,10 +6,48 @@ and returns Markdown text, so no number in the notebook's prose is typed by hand
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
+from qa_utils.analysis.domains import DOMAIN_SLICES
+from qa_utils.analysis.stats import format_p_value
 from qa_utils.analysis.trend import verdict
+from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.shift import REFERENCE_SET, interval
+
+DRIFT_REFERENCE = Path("benchmarks") / "reference" / "drift.json"
+"""The committed output of `python -m benchmarks.drift` (the CUSUM on many seeded streams)."""
+
+SLICE_KINDS = dict(zip(DOMAIN_SLICES, ("answer-type", "question-word", "answer-length",
+                                       "context-length"), strict=True))  # fmt: skip
+"""How a sentence names each slicing column of `qa_utils.analysis.domains`."""
+
+
+def shift_display(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """A `shift_table` for reading: rounded, the reference set's drop cells left blank.
+
+    The reference set is not compared with itself, so its drop and interval mean nothing.
+    """
+    shown = table.round(digits).astype(object)
+    columns = [c for c in ("drop", "drop_low", "drop_high", "em_drop") if c in shown]
+    shown.loc[shown["set"] == REFERENCE_SET, columns] = ""
+    return shown
+
+
+def robustness_display(table: pd.DataFrame, n_resamples: int, digits: int = 2) -> pd.DataFrame:
+    """A `probes.robustness_table` for reading: rounded, p-values as `format_p_value` words
+    them (a bound at the smallest value the resamples can give), the clean row's drop blank.
+    """
+    shown = table.round(digits).astype(object)
+    shown["p_value"] = [
+        format_p_value(p, n_resamples).removeprefix("p ").split(" (")[0].removeprefix("= ")
+        for p in table["p_value"]
+    ]
+    shown.loc[shown["condition"] == "clean", ["drop", "drop_low", "drop_high", "p_value"]] = ""
+    return shown
 
 
 def drop_sentence(table: pd.DataFrame, who: str = "the model") -> str:
@@ -53,6 +91,15 @@ def lowering_sentence(table: pd.DataFrame) -> str:
     return f"In this run these perturbations lower F1 (drop interval above 0): {named}."
 
 
+def stream_display(summary: pd.Series, digits: int = 2) -> pd.DataFrame:
+    """A `replay.stream_summary` as one table row: counts as integers (blank where there is no
+    alarm), the rest rounded."""
+    frame = summary.to_frame("stream").T.astype(float).round(digits)
+    counts = [c for c in ("requests", "errors", "alarm_at", "detection_delay") if c in frame]
+    frame[counts] = frame[counts].astype("Int64")
+    return frame
+
+
 def alarm_sentence(shift_at: int, alarm_at: int | None, requests: int) -> str:
     """Where the drift alarm was raised relative to the shift, or that none was."""
     if alarm_at is None:
@@ -76,6 +123,26 @@ def er_sentences(trend: pd.DataFrame, who: str = "it") -> str:
         f"{verdict(r.er_low, r.er_high)} its SQuAD score predicts."
         for r in trend.itertuples()
     )
+
+
+def above_line_sentence(full: pd.DataFrame, sample: pd.DataFrame) -> str:
+    """The sets where the model beats the published line (ER interval above 0), in the
+    committed full run (`full`) and in this run's sample (`sample`), both `trend_table`s."""
+
+    def above(table: pd.DataFrame) -> list[str]:
+        return [r.set for r in table.itertuples() if r.er_low > 0]
+
+    def named(sets: list[str]) -> str:
+        return ", ".join(sets) if sets else "no set"
+
+    full_sets, sample_sets = above(full), above(sample)
+    text = (
+        "With every question of the four sets, the quick model beats the line (ER interval "
+        f"above 0) on {named(full_sets)}; in this run's sample, on {named(sample_sets)}"
+    )
+    if set(sample_sets) < set(full_sets):
+        text += " (a sample's wider intervals can hold 0 where the full run's do not)"
+    return text + "."
 
 
 def pretraining_sentence(mix: pd.Series, near: pd.DataFrame, squad_f1: float) -> str:
@@ -137,3 +204,72 @@ def slice_test_sentence(tests: pd.DataFrame, top: int = 3) -> str:
             )
             groups.append(f"{label}: {named}")
     return f"{text}. The largest excess drops by size, {'; '.join(groups)}."
+
+
+def slice_summary_sentence(tests: pd.DataFrame, full: pd.DataFrame) -> str:
+    """How many slices differ from their set in this run and in the committed full run, and of
+    which kinds (answer type, question word, lengths), for the summary."""
+
+    def differing(table: pd.DataFrame) -> pd.DataFrame:
+        return table[table["differs"].astype(bool)]
+
+    found = differing(full)
+    counts = found["slice"].value_counts()
+    kinds = [f"{counts[c]} {SLICE_KINDS.get(c, c)}" for c in counts.index]
+    tested = [c for c in dict.fromkeys(full["slice"]) if c not in counts.index]
+    text = (
+        f"Slices that lose significantly more or less than their set as a whole: "
+        f"{len(differing(tests))} of {len(tests)} in this run's sample; {len(found)} of "
+        f"{len(full)} with every question of the four sets (the committed run)"
+    )
+    if kinds:
+        text += f", {' and '.join(kinds)} slices"
+    if tested and kinds:
+        none = " or ".join(SLICE_KINDS.get(c, c).replace("-", " ") for c in tested)
+        text += f", none by {none}"
+    return text + "."
+
+
+def latency_sentence(curves: pd.DataFrame, scored: pd.DataFrame, shift_at: int) -> str:
+    """What the latency panel shows: rolling median latency before the shift and at the end,
+    the peak of the rolling 95th percentile, and how much of the latency after the shift was
+    the service's own time (`server_ms`) rather than waiting (queue and transport).
+
+    `curves` is `replay.online_curves`'s table, `scored` `replay.score_log`'s.
+    """
+    before = curves.loc[curves["seq"] < shift_at]
+    peak = curves.loc[curves["latency_p95"].idxmax()]
+    ok = scored[scored["status"] == 200]
+    parts = {"before": ok[ok["seq"] < shift_at], "after": ok[ok["seq"] >= shift_at]}
+    server = {k: float(np.median(v["server_ms"])) for k, v in parts.items()}
+    total = {k: float(np.median(v["latency_ms"])) for k, v in parts.items()}
+    return (
+        f"Rolling median latency was {before['latency_p50'].iloc[-1]:.0f} ms just before the "
+        f"shift and {curves['latency_p50'].iloc[-1]:.0f} ms at the end of the stream; the rolling "
+        f"95th percentile peaked at {peak['latency_p95']:.0f} ms (request {int(peak['seq'])}). "
+        f"Per request (medians), the service's own time was {server['before']:.0f} ms before "
+        f"the shift and {server['after']:.0f} ms after, of a latency of {total['before']:.0f} "
+        f"and {total['after']:.0f} ms: the rest is waiting in the queue and on the network, "
+        "which grows when requests arrive faster than the service answers them."
+    )
+
+
+def drift_benchmark_sentence(root: Path = REPO_ROOT) -> str:
+    """How much one stream's alarm varies: the committed CUSUM benchmark over many seeded
+    streams (`benchmarks/reference/drift.json`)."""
+    path = root / DRIFT_REFERENCE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no committed drift benchmark (python -m benchmarks.drift)"
+        )
+    d = json.loads(path.read_text())
+    return (
+        f"One stream is one draw. On {d['runs']} seeded streams of {d['length']} scores with the "
+        f"same detector and the shift at score {d['shift_at']} (`python -m benchmarks.drift`, "
+        f"`{DRIFT_REFERENCE}`; Wald's estimate {d['wald_delay']:.0f}), the alarm came a median "
+        f"of {d['delay_median']:.0f} shifted scores after the shift and {d['delay_p95']:.0f} at "
+        f"the 95th percentile, within {d['bound']} scores in {100 * d['within_bound']:.1f}% of "
+        f"the streams; {100 * d['early']:.1f}% raised it before the shift, and "
+        f"{100 * d['false_alarm']:.1f}% of unshifted streams raised a false alarm in their "
+        f"{d['monitored']} monitored scores."
+    )

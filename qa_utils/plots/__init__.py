@@ -27,7 +27,7 @@ from qa_utils.plots.concepts import (
 )
 from qa_utils.plots.online import plot_online
 from qa_utils.plots.optimize import plot_pruning, plot_tradeoff
-from qa_utils.plots.robustness import plot_article_scores, plot_robustness
+from qa_utils.plots.robustness import plot_robustness
 from qa_utils.plots.shift import plot_domain_slices, plot_shift_trend
 from qa_utils.plots.style import DPI, SIZES, new_figure, save_figure
 from qa_utils.plots.training import plot_learning_curves, plot_lengths, plot_training_curve
@@ -45,7 +45,6 @@ __all__ = [
     "plot_adaptation",
     "plot_against_published",
     "plot_answer_type_confusion",
-    "plot_article_scores",
     "plot_comparison",
     "plot_confusion",
     "plot_coverage_risk",

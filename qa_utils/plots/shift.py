@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from qa_utils.analysis.tables import SMALL_SLICE
 from qa_utils.analysis.trend import fit_line, trend_points
 from qa_utils.plots.style import new_figure
 
@@ -55,8 +56,15 @@ def plot_shift_trend(
 
 
 def plot_domain_slices(long: pd.DataFrame, column: str, metric: str = "f1") -> Figure:
-    """F1 of each value of one slicing column, one bar per set, with 95% intervals."""
+    """F1 of each value of one slicing column, one bar per set, with 95% intervals.
+
+    Slices flagged `small` (fewer than `tables.SMALL_SLICE` questions of their set) are left
+    out: their score rests on a handful of questions; the x label says so.
+    """
     rows = long[long["slice"] == column]
+    if "small" in rows:
+        small = rows["small"].astype(bool)
+        rows = rows.assign(**{c: rows[c].mask(small) for c in rows if c.startswith(metric)})
     sets = list(dict.fromkeys(rows["set"]))
     values = list(dict.fromkeys(rows["value"]))
     fig, ax = new_figure("wide")
@@ -70,5 +78,7 @@ def plot_domain_slices(long: pd.DataFrame, column: str, metric: str = "f1") -> F
     ax.set(
         ylim=(0, 100), ylabel=f"{metric.upper()} (95% CI)", title=f"{metric.upper()} by {column}"
     )
+    if "small" in long:
+        ax.set_xlabel(f"no bar: fewer than {SMALL_SLICE} questions of that set")
     ax.legend(fontsize=8, ncols=len(sets))
     return fig

@@ -254,6 +254,37 @@ def describe_curve(summary: pd.DataFrame, target: str = "amazon", kept: str = "s
     )
 
 
+def sizes_sentence(
+    own: pd.DataFrame, committed: pd.DataFrame, test_total: int, target: str = "amazon"
+) -> str:
+    """How this run's adaptation differs in size from the committed benchmark's, and so why
+    their unadapted scores and forgetting need not agree (both curves as `adaptation_curve`
+    writes them, with `<group>_questions` columns; `test_total`: questions of the test part).
+    """
+
+    def described(curve: pd.DataFrame) -> str:
+        sizes = sorted(curve.loc[curve["size"] > 0, "size"].unique())
+        seeds = curve.loc[curve["size"] > 0].groupby("size").size().max()
+        return (
+            f"{int(curve[f'{target}_questions'].iloc[0]):,} of the {test_total:,} test-product "
+            f"questions and {int(curve['squad_questions'].iloc[0]):,} SQuAD dev questions, "
+            f"adapted on {' and '.join(f'{int(n):,}' for n in sizes)} questions "
+            f"({'one seed' if seeds == 1 else f'{seeds} seeds'} each)"
+        )
+
+    base = {
+        name: curve.loc[curve["size"] == 0, f"{target}_f1"].mean()
+        for name, curve in (("own", own), ("committed", committed))
+    }
+    return (
+        f"This run scores {described(own)}; the committed benchmark scores {described(committed)}. "
+        f"Their unadapted F1 on the test products ({base['own']:.1f} here, "
+        f"{base['committed']:.1f} committed) differ because the questions differ, and their "
+        "forgetting is measured after different amounts of adaptation, so compare each curve's "
+        "changes with its own starting point."
+    )
+
+
 def spread(row: Any, target: str = "amazon") -> str:
     """'range a-b over n seeds' of one summary row, or 'one seed'."""
     if row.seeds < 2:

@@ -6,9 +6,9 @@ table and speed, and `shift_table` gives EM/F1 per set with bootstrap intervals 
 against the reference set (SQuAD dev) with an independent-samples interval: the sets hold
 different questions, so nothing can be paired.
 
-Inside SQuAD: `article_scores` / `article_spread` give F1 per article; `split_topics` /
-`topic_datasets` hold out whole articles, and `compare_topics` compares F1 on seen and unseen
-topics with an unpaired bootstrap interval.
+Inside SQuAD: `split_topics` / `topic_datasets` hold out whole articles (the SQuAD 2.0
+experiment of `qa_utils.chapter.unanswerable` trains on some articles and reports on others).
+Whether articles differ more than sampling noise explains is tested in notebook 04.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
-from qa_utils.analysis.stats import bootstrap_ci, bootstrap_means, unpaired_difference
+from qa_utils.analysis.stats import bootstrap_means, unpaired_difference
 from qa_utils.analysis.tables import metric_row
 from qa_utils.core.data import load_squad, subset
 from qa_utils.core.eval_sets import eval_set_path
@@ -166,20 +166,28 @@ def interval(value: float, low: float, high: float) -> str:
 
 
 def beside_reference(ours: pd.DataFrame, full: pd.DataFrame) -> pd.DataFrame:
-    """Our subset's F1 and drop beside the committed full run's, one row per set."""
+    """Our subset's F1 and drop beside the committed full run's, one row per set.
+
+    The reference set's drop cells are blank: it is not compared with itself.
+    """
     rows = []
     for mine, theirs in zip(
         ours.itertuples(), full.set_index("set").loc[ours["set"]].itertuples(), strict=True
     ):
+        reference = mine.set == REFERENCE_SET
         rows.append(
             {
                 "set": mine.set,
                 "n here": mine.n,
                 "F1 here": interval(mine.f1, mine.f1_low, mine.f1_high),
-                "drop here": interval(mine.drop, mine.drop_low, mine.drop_high),
+                "drop here": ""
+                if reference
+                else interval(mine.drop, mine.drop_low, mine.drop_high),
                 "n full": theirs.n,
                 "F1 full": interval(theirs.f1, theirs.f1_low, theirs.f1_high),
-                "drop full": interval(theirs.drop, theirs.drop_low, theirs.drop_high),
+                "drop full": ""
+                if reference
+                else interval(theirs.drop, theirs.drop_low, theirs.drop_high),
             }
         )
     return pd.DataFrame(rows)
@@ -200,31 +208,6 @@ def pretraining_shares(config: str | Path, groups: Mapping[str, str]) -> pd.Seri
             label: mix.loc[mix["name"].str.contains(pattern, case=False), "weight"].sum() / total
             for label, pattern in groups.items()
         }  # fmt: skip
-    )
-
-
-def article_scores(table: pd.DataFrame) -> pd.DataFrame:
-    """Questions, EM and F1 per article (title), lowest F1 first."""
-    grouped = table.groupby("title", sort=False)
-    per_article = pd.DataFrame(
-        {"n": grouped.size(), "em": grouped["em"].mean(), "f1": grouped["f1"].mean()}
-    )
-    return per_article.sort_values(["f1", "n"]).reset_index()
-
-
-def article_spread(per_article: pd.DataFrame) -> pd.Series:
-    """Spread of article F1: articles, mean, std, min and max, and the worst and best titles."""
-    f1 = per_article.set_index("title")["f1"]
-    return pd.Series(
-        {
-            "articles": len(f1),
-            "mean": f1.mean(),
-            "std": f1.std(ddof=1),
-            "min": f1.min(),
-            "max": f1.max(),
-            "worst": f1.idxmin(),
-            "best": f1.idxmax(),
-        }
     )
 
 
@@ -278,38 +261,3 @@ def topic_datasets(
         subset(d, n, seed) if n and len(d) else d for d, n in zip(sets, sizes, strict=True)
     )
     return train, seen_eval, unseen_eval
-
-
-def compare_topics(
-    seen: pd.DataFrame, unseen: pd.DataFrame, n_resamples: int = 1000, seed: int = 0
-) -> pd.DataFrame:
-    """EM/F1 on seen and unseen topics and their difference (seen minus unseen), with CIs.
-
-    The two groups hold different questions, so intervals come from resampling each group
-    on its own (an unpaired bootstrap), not from the paired test used for perturbations.
-    """
-    rows = []
-    for name, group in (("seen topics", seen), ("unseen topics", unseen)):
-        low, high = bootstrap_ci(group[["em", "f1"]].to_numpy(), n_resamples, seed)
-        rows.append(
-            {
-                "group": name,
-                "n": len(group),
-                "em": group["em"].mean(),
-                "f1": group["f1"].mean(),
-                "f1_low": low[1],
-                "f1_high": high[1],
-            }
-        )
-    diff, low, high = unpaired_difference(seen["f1"], unseen["f1"], n_resamples, seed)
-    rows.append(
-        {
-            "group": "difference",
-            "n": len(seen) + len(unseen),
-            "em": seen["em"].mean() - unseen["em"].mean(),
-            "f1": diff,
-            "f1_low": low,
-            "f1_high": high,
-        }
-    )
-    return pd.DataFrame(rows)

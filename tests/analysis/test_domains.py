@@ -68,7 +68,9 @@ def test_calibration_per_set_compares_confidence_with_exact_match(featured):
 def test_side_by_side_has_one_column_per_set_and_their_shares(featured):
     long = domains.domain_slices(featured, columns=["question_word"], n_resamples=100)
     wide = domains.side_by_side(long)
-    assert list(wide.columns) == ["squad/dev", "shifted", "squad/dev share", "shifted share"]
+    assert list(wide.columns) == ["squad/dev", "shifted", "squad/dev share", "shifted share",
+                                  "squad/dev n", "shifted n"]  # fmt: skip
+    assert wide.loc[("question_word", "why"), "shifted n"] == 1000
     assert wide.loc[("question_word", "why"), "shifted"] == pytest.approx(
         featured["shifted"].query("question_word == 'why'")["f1"].mean()
     )

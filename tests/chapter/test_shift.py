@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
+import pytest
 
 from qa_utils.chapter import shift as story
 
@@ -19,9 +23,11 @@ def test_drop_and_er_sentences_quote_the_tables():
     assert "no clear drop, 22.0 [-1.0, 23.6]" in story.drop_sentence(unclear)
     trend = pd.DataFrame({"set": ["squadshifts/amazon"], "shifted_f1": [50.0], "predicted": [47.0],
                           "er": [3.0], "er_low": [-0.5], "er_high": [6.1]})  # fmt: skip
-    assert "ER +3.0 [-0.5, +6.1], as robust as its SQuAD score predicts." in story.er_sentences(
-        trend
+    assert (
+        "ER +3.0 [-0.5, +6.1], not measurably more or less robust (the interval holds 0) than "
+        "its SQuAD score predicts." in story.er_sentences(trend)
     )
+    assert "more robust than its" in story.er_sentences(trend.assign(er_low=0.5))
 
 
 def test_slice_sentences_name_the_largest_excess_and_handle_none():
@@ -66,3 +72,76 @@ def test_robustness_alarm_and_lowering_sentences():
     assert story.alarm_sentence(50, None, 100).startswith("No alarm")
     assert "12 requests after" in story.alarm_sentence(50, 62, 100)
     assert "false alarm" in story.alarm_sentence(50, 40, 100)
+
+
+def test_display_tables_blank_the_reference_rows_and_word_p_values():
+    table = pd.DataFrame({"set": ["squad/dev", "b"], "f1": [70.123, 60.0], "drop": [0.0, 10.1],
+                          "drop_low": [-5.6, 4.0], "drop_high": [5.1, 16.0],
+                          "em_drop": [0.0, 9.0]})  # fmt: skip
+    shown = story.shift_display(table)
+    assert shown.iloc[0][["drop", "drop_low", "drop_high", "em_drop"]].tolist() == [""] * 4
+    assert shown.iloc[0]["f1"] == 70.12 and shown.iloc[1]["drop_low"] == 4.0
+    probes = pd.DataFrame({"condition": ["clean", "typos", "rewrites"], "drop": [0.0, 8.5, 2.9],
+                           "drop_low": [0.0, 5.2, 0.5], "drop_high": [0.0, 11.9, 5.3],
+                           "p_value": [1.0, 1 / 1001, 0.0219]})  # fmt: skip
+    shown = story.robustness_display(probes, 1000)
+    assert shown["p_value"].tolist() == ["", "≤ 0.001", "0.022"]
+    assert shown.iloc[0]["drop"] == "" and shown.iloc[1]["drop"] == 8.5
+
+
+def test_above_line_and_slice_summary_sentences_quote_both_runs():
+    full = pd.DataFrame({"set": ["new_wiki", "reddit", "amazon"], "er_low": [-3.2, 4.2, 11.9]})
+    sample = full.assign(er_low=[-7.2, -2.3, 6.2])
+    text = story.above_line_sentence(full, sample)
+    assert "above 0) on reddit, amazon; in this run's sample, on amazon (a sample's" in text
+    assert story.above_line_sentence(full, full).endswith("on reddit, amazon.")
+    assert "on no set" in story.above_line_sentence(full.assign(er_low=-1.0), full)
+    full_tests = pd.DataFrame({"slice": ["gold_type", "gold_type", "question_word",
+                                         "answer_length", "context_length"],
+                               "differs": [True, True, True, False, False]})  # fmt: skip
+    tests = full_tests.assign(differs=False).head(3)
+    assert story.slice_summary_sentence(tests, full_tests) == (
+        "Slices that lose significantly more or less than their set as a whole: 0 of 3 in this "
+        "run's sample; 3 of 5 with every question of the four sets (the committed run), "
+        "2 answer-type and 1 question-word slices, none by answer length or context length."
+    )
+    assert story.slice_summary_sentence(tests, tests).endswith("(the committed run).")
+
+
+def test_latency_sentence_separates_the_service_time_from_waiting():
+    seq = np.arange(10)
+    curves = pd.DataFrame({"seq": seq, "latency_p50": [50.0] * 5 + [60, 80, 100, 150, 200],
+                           "latency_p95": [70.0] * 5 + [90, 120, 300, 250, 240]})  # fmt: skip
+    scored = pd.DataFrame({"seq": seq, "status": 200, "server_ms": [40.0] * 5 + [45.0] * 5,
+                           "latency_ms": [50.0] * 5 + [190.0] * 5})  # fmt: skip
+    text = story.latency_sentence(curves, scored, shift_at=5)
+    assert text.startswith("Rolling median latency was 50 ms just before the shift and 200 ms")
+    assert "peaked at 300 ms (request 7)" in text
+    assert "own time was 40 ms before the shift and 45 ms after, of a latency of 50 and 190" in text
+
+
+def test_drift_benchmark_sentence_reads_the_committed_json(tmp_path):
+    folder = tmp_path / "benchmarks" / "reference"
+    folder.mkdir(parents=True)
+    numbers = {"runs": 300, "length": 800, "shift_at": 500, "bound": 80, "wald_delay": 36.02,
+               "delay_median": 32.0, "delay_p95": 63.0, "within_bound": 0.9633,
+               "early": 0.0267, "false_alarm": 0.0633, "monitored": 600}  # fmt: skip
+    (folder / "drift.json").write_text(json.dumps(numbers))
+    text = story.drift_benchmark_sentence(tmp_path)
+    assert "a median of 32 shifted scores after the shift and 63 at the 95th percentile" in text
+    assert "within 80 scores in 96.3%" in text and "2.7% raised it before" in text
+    assert "6.3% of unshifted streams" in text and "Wald's estimate 36" in text
+    with pytest.raises(FileNotFoundError, match="no committed drift benchmark"):
+        story.drift_benchmark_sentence(tmp_path / "nowhere")
+
+
+def test_stream_display_keeps_counts_as_integers():
+    summary = pd.Series({"requests": 100, "errors": 0, "f1_before_shift": 66.404,
+                         "alarm_at": 81, "detection_delay": 31})  # fmt: skip
+    shown = story.stream_display(summary)
+    assert (
+        str(shown.loc["stream", "requests"]) == "100"
+        and shown.loc["stream", "f1_before_shift"] == 66.4
+    )
+    quiet = story.stream_display(summary.replace({81: None, 31: None}))
+    assert pd.isna(quiet.loc["stream", "alarm_at"]) and str(quiet["errors"].dtype) == "Int64"

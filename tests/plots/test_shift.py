@@ -46,3 +46,15 @@ def test_domain_slice_figure_has_one_bar_group_per_set():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["what", "why"]
     assert [round(p.get_height()) for p in ax.patches] == [80, 70, 60, 30]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+
+
+def test_domain_slice_figure_leaves_out_small_slices_and_says_so():
+    long = pd.DataFrame({
+        "set": ["a", "a", "b", "b"], "slice": "question_word", "value": ["what", "why"] * 2,
+        "f1": [80.0, 70.0, 60.0, 0.0], "f1_low": [78.0, 65.0, 55.0, 0.0],
+        "f1_high": [82.0, 75.0, 65.0, 0.0], "small": [False, False, False, True],
+    })  # fmt: skip
+    ax = plots.plot_domain_slices(long, "question_word").get_axes()[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert [round(h) for h in heights[:3]] == [80, 70, 60] and np.isnan(heights[3])
+    assert "fewer than 30 questions" in ax.get_xlabel()

@@ -189,3 +189,21 @@ def test_one_seed_of_the_curve_scores_the_base_and_each_size(tmp_path):
     assert curve[["size", "seed"]].values.tolist() == [[0, 2], [8, 2]]
     assert (tmp_path / "size8-seed2" / "model.safetensors").is_file()
     assert curve.loc[0, "amazon_change"] == 0 and curve.loc[1, "train_seconds"] > 0
+
+
+def test_sizes_sentence_compares_this_run_with_the_committed_benchmark():
+    def curve(sizes, seeds, amazon, squad, base):
+        rows = [{"size": 0, "amazon_f1": base}] + [
+            {"size": n, "amazon_f1": base + 1} for n in sizes for _ in range(seeds)
+        ]
+        return pd.DataFrame(rows).assign(amazon_questions=amazon, squad_questions=squad)
+
+    own, committed = curve([100, 400], 1, 300, 300, 65.3), curve([500, 2000], 3, 1472, 1000, 62.5)
+    text = adapt.sizes_sentence(own, committed, test_total=1472)
+    assert text.startswith(
+        "This run scores 300 of the 1,472 test-product questions and 300 SQuAD dev questions, "
+        "adapted on 100 and 400 questions (one seed each); the committed benchmark scores "
+        "1,472 of the 1,472 test-product questions and 1,000 SQuAD dev questions, adapted on "
+        "500 and 2,000 questions (3 seeds each)."
+    )
+    assert "(65.3 here, 62.5 committed)" in text

@@ -1,4 +1,4 @@
-"""Domain shift inside SQuAD: seeded topic splits, per-article scores, topic comparison."""
+"""Distribution shift: seeded topic splits inside SQuAD, the shift table, named sets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from datasets import Dataset
 
-from qa_utils import plots
 from qa_utils.core.data import load_squad
 from qa_utils.robustness import shift
 
@@ -55,27 +54,6 @@ def test_topic_datasets_hold_out_paragraphs_of_seen_topics_and_all_unseen_topics
     assert len(train) + len(seen_eval) + len(unseen_eval) == len(data)
     small = shift.topic_datasets(data, split, n_train=5, n_eval=4, seed=0)
     assert [len(d) for d in small] == [5, 4, 4]
-
-
-def test_article_scores_spread_and_topic_comparison():
-    table = pd.DataFrame(
-        {
-            "title": ["A", "A", "B", "B", "C"],
-            "em": [100, 0, 100, 100, 0],
-            "f1": [100, 50, 100, 80, 0],
-        }
-    )
-    per_article = shift.article_scores(table)
-    assert per_article["title"].tolist() == ["C", "A", "B"]
-    assert per_article["f1"].tolist() == [0.0, 75.0, 90.0]
-    spread = shift.article_spread(per_article)
-    assert spread["worst"] == "C" and spread["best"] == "B" and spread["mean"] == pytest.approx(55)
-    fig = plots.plot_article_scores(per_article)
-    assert tuple(fig.get_size_inches()) == plots.SIZES["wide"]
-    comparison = shift.compare_topics(table[table.title != "C"], table[table.title == "C"], 200)
-    assert comparison["group"].tolist() == ["seen topics", "unseen topics", "difference"]
-    diff = comparison.iloc[2]
-    assert diff["f1"] == pytest.approx(82.5) and diff["f1_low"] <= 82.5 <= diff["f1_high"]
 
 
 def scores(f1: list[float]) -> pd.DataFrame:

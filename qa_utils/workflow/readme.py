@@ -534,7 +534,7 @@ def distillation_choice_sentence(root: Path) -> str:
     )
     best = settings.loc[settings["f1"].idxmax()]
     scores = spoken_list([
-        f"{r.f1:.1f} at T = {r.temperature:g}, alpha = {r.alpha:g}" for r in settings.itertuples()
+        f"{r.f1:.1f} (T = {r.temperature:g}, alpha = {r.alpha:g})" for r in settings.itertuples()
     ])  # fmt: skip
     same = best.temperature == TEMPERATURE and best.alpha == ALPHA
     verdict = (
@@ -548,7 +548,30 @@ def distillation_choice_sentence(root: Path) -> str:
         f"training questions, {int(table.scored_questions.iloc[0]):,} validation questions, "
         f"{pairs_text(int(settings.pairs.max()))} of students per setting): distilled F1 "
         f"{scores}; the best, T = {best.temperature:g} and alpha = {best.alpha:g}, is {verdict}."
+        f"{settings_noise_text(settings, root)}"
     )
+
+
+def settings_noise_text(settings: pd.DataFrame, root: Path) -> str:
+    """Whether single pairs can separate the settings: their spread against the reference's.
+
+    The yardstick is how far the gold-only student alone moves between draws of data and seed
+    in the committed `distillation.csv` (an earlier teacher; the student's noise is the point).
+    """
+    source = REFERENCE / "distillation.csv"
+    if settings["pairs"].max() > 1 or len(settings) < 2 or not (root / source).is_file():
+        return ""
+    gold = read_csv(root, source)["gold_only_f1"]
+    spread = round(settings["f1"].max(), 1) - round(settings["f1"].min(), 1)
+    draws = round(gold.max(), 1) - round(gold.min(), 1)
+    compared = (
+        f"the {len(settings)} settings lie within {spread:.1f} F1 of each other, against the "
+        f"{draws:.1f} points the gold-only student alone moves between {len(gold)} draws of "
+        f"data and seed (`{source.name}`)"
+    )
+    if spread < draws:
+        return f" With one pair each, {compared}: this run does not separate them."
+    return f" With one pair each, {compared}: the gap is larger than that noise."
 
 
 # --- benchmarks/reference ------------------------------------------------------------------------

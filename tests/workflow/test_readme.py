@@ -344,6 +344,18 @@ def test_the_distillation_choice_names_the_best_setting_and_the_default(tmp_path
     assert ("the setting `qa_utils.training.distill` uses" in text) == same
 
 
+@pytest.mark.parametrize(("gold", "separated"), [((40.0, 42.0), False), ((40.0, 40.5), True)])
+def test_single_pairs_are_weighed_against_the_reference_students_noise(tmp_path, gold, separated):
+    folder = tmp_path / readme.REFERENCE
+    folder.mkdir(parents=True)
+    pd.DataFrame({"gold_only_f1": gold}).to_csv(folder / "distillation.csv", index=False)
+    settings = pd.DataFrame({"f1": [44.0, 45.0], "pairs": [1, 1]})
+    text = readme.settings_noise_text(settings, tmp_path)
+    assert "lie within 1.0 F1 of each other" in text
+    assert ("does not separate them" in text) == (not separated)
+    assert readme.settings_noise_text(settings.assign(pairs=3), tmp_path) == ""
+
+
 def test_without_the_validation_checks_the_readme_says_they_predate_the_split(tmp_path):
     assert "chosen on dev-set F1" in readme.learning_rate_sentence(tmp_path)
     assert "not run yet" in readme.distillation_choice_sentence(tmp_path)

@@ -250,8 +250,8 @@ def rerun_text(rerun: dict[str, float]) -> str:
     one = len(rerun) == 1
     return (
         f" Notebook{'' if one else 's'} {names} {'was' if one else 'were'} re-run in the same "
-        f"folder after a fix to {'its' if one else 'their'} text ({times}, reusing the model the "
-        "run had already trained); the times above are those of the full run."
+        f"folder after fixes to {'its' if one else 'their'} text and figures ({times}, reusing "
+        "the model the run had already trained); the times above are those of the full run."
     )
 
 

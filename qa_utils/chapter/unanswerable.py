@@ -167,8 +167,8 @@ def versus_text(rows: pd.DataFrame, way: str, base: str) -> str:
 
     >>> rows = pd.DataFrame({"way": ["a", "b", "c"], "group": ["all"] * 3, "f1": [54.5, 54.3, 60.0],
     ...                      "f1_low": [52.3, 52.0, 58.0], "f1_high": [56.8, 56.6, 62.0]})
-    >>> versus_text(rows, "a", "b")
-    'a, 54.5 [52.3, 56.8], cannot be told apart from b, 54.3 [52.0, 56.6] (the intervals overlap)'
+    >>> versus_text(rows, "a", "b")[-76:]
+    'their unpaired 95% intervals overlap, so this comparison does not order them'
     >>> versus_text(rows, "c", "b")
     'c, 60.0 [58.0, 62.0], is above b, 54.3 [52.0, 56.6] (the intervals do not overlap)'
     """
@@ -183,8 +183,8 @@ def versus_text(rows: pd.DataFrame, way: str, base: str) -> str:
         verdict = "is below"
     else:
         return (
-            f"{way}, {f1_text(rows, way)}, cannot be told apart from {base}, "
-            f"{f1_text(rows, base)} (the intervals overlap)"
+            f"{way}, {f1_text(rows, way)}, against {base}, {f1_text(rows, base)}: their "
+            "unpaired 95% intervals overlap, so this comparison does not order them"
         )
     return (
         f"{way}, {f1_text(rows, way)}, {verdict} {base}, {f1_text(rows, base)} "

@@ -52,7 +52,7 @@ def plot_threshold_curve(
     edge = (np.nanmin(x), np.nanmax(x)) if len(finite) else (0.0, 1.0)
     at = {k: float(to_null_diff(t)) if null_diff else t for k, t in marks.items()}
     where = {k: float(np.clip(t, *edge)) for k, t in at.items()}
-    name = "T (null_diff)" if null_diff else "na_prob"
+    name = "null_diff" if null_diff else "na_prob"
     for ax in axes:
         for column, label, color in CURVES:
             ax.step(x, finite[column], where="post", label=label, color=color)
@@ -64,11 +64,14 @@ def plot_threshold_curve(
             mark = f"{text} ({metric} {score:.1f})"
             ax.axvline(where[label], color="black", linestyle=style, linewidth=1, label=mark)
             ax.plot([where[label]], [score], "o", color="black")
-        ax.set(xlabel=f"No-answer threshold on {name}", ylabel=metric)
+        ax.set(
+            xlabel=f"threshold T (on {name})" if null_diff else f"threshold on {name}",
+            ylabel=metric,
+        )
     axes[0].set(title="Every threshold", ylim=(0, 105))
     axes[1].set(title="Near the marked thresholds", **zoom_limits(x, finite["score"], where))
     axes[1].legend(loc="lower left", fontsize=8)
-    fig.suptitle(f"{metric} against the no-answer threshold (abstain where {name} exceeds it)")
+    fig.suptitle(f"{metric} against the no-answer threshold (abstain where {name} exceeds T)")
     return fig
 
 

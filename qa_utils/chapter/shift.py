@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qa_utils.analysis.domains import DOMAIN_SLICES
+from qa_utils.analysis.domains import DOMAIN_SLICES, side_by_side
 from qa_utils.analysis.stats import format_p_value
+from qa_utils.analysis.tables import SMALL_SLICE
 from qa_utils.analysis.trend import verdict
 from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.shift import REFERENCE_SET, interval
+from qa_utils.serving.replay import ReplayConfig
 
 DRIFT_REFERENCE = Path("benchmarks") / "reference" / "drift.json"
 """The committed output of `python -m benchmarks.drift` (the CUSUM on many seeded streams)."""
@@ -232,26 +234,78 @@ def slice_summary_sentence(tests: pd.DataFrame, full: pd.DataFrame) -> str:
 
 def latency_sentence(curves: pd.DataFrame, scored: pd.DataFrame, shift_at: int) -> str:
     """What the latency panel shows: rolling median latency before the shift and at the end,
-    the peak of the rolling 95th percentile, and how much of the latency after the shift was
-    the service's own time (`server_ms`) rather than waiting (queue and transport).
+    the peak of the rolling 95th percentile, and where a request's time went.
 
+    Per request (medians before and after the shift): the model call (`model_ms`), waiting in
+    the service for its model thread (`server_ms - model_ms`: the service's time covers the
+    wait for a free model thread), and transport (`latency_ms - server_ms`); plus the time a
+    due request waited in the client for a free client thread (`wait_ms`, not in the latency).
     `curves` is `replay.online_curves`'s table, `scored` `replay.score_log`'s.
     """
     before = curves.loc[curves["seq"] < shift_at]
     peak = curves.loc[curves["latency_p95"].idxmax()]
     ok = scored[scored["status"] == 200]
     parts = {"before": ok[ok["seq"] < shift_at], "after": ok[ok["seq"] >= shift_at]}
-    server = {k: float(np.median(v["server_ms"])) for k, v in parts.items()}
-    total = {k: float(np.median(v["latency_ms"])) for k, v in parts.items()}
+
+    def split(part: pd.DataFrame) -> str:
+        model = np.median(part["model_ms"])
+        queue = np.median(part["server_ms"] - part["model_ms"])
+        transport = np.median(part["latency_ms"] - part["server_ms"])
+        return (
+            f"{model:.0f} ms in the model, {queue:.0f} ms waiting in the service for its model "
+            f"thread and {transport:.0f} ms in transport, of a latency of "
+            f"{np.median(part['latency_ms']):.0f} ms"
+        )
+
     return (
         f"Rolling median latency was {before['latency_p50'].iloc[-1]:.0f} ms just before the "
         f"shift and {curves['latency_p50'].iloc[-1]:.0f} ms at the end of the stream; the rolling "
         f"95th percentile peaked at {peak['latency_p95']:.0f} ms (request {int(peak['seq'])}). "
-        f"Per request (medians), the service's own time was {server['before']:.0f} ms before "
-        f"the shift and {server['after']:.0f} ms after, of a latency of {total['before']:.0f} "
-        f"and {total['after']:.0f} ms: the rest is waiting in the queue and on the network, "
-        "which grows when requests arrive faster than the service answers them."
+        f"Per request (medians), before the shift {split(parts['before'])}; after it "
+        f"{split(parts['after'])}. Before being sent, a request waited a median of "
+        f"{np.median(scored['wait_ms']):.0f} ms in the client for a free client thread (not "
+        "counted in the latency)."
     )
+
+
+def replay_sentence(config: ReplayConfig, log: pd.DataFrame) -> str:
+    """How the client loaded the service (`replay.ReplayConfig`) and whether the service kept
+    up: requests answered per second against the rate offered, and the client-side wait."""
+    offered = (
+        f"{config.rate:g} requests per second"
+        if config.rate > 0
+        else "requests as fast as its threads allow"
+    )
+    elapsed = float(log["done_s"].max())
+    ok = int((log["status"] == 200).sum())
+    served = ok / elapsed if elapsed > 0 else float("nan")
+    text = (
+        f"The client offered {offered}, with at most {config.concurrency} open at once (one "
+        f"per client thread). {len(log)} requests finished in {elapsed:.1f} s, {ok} answered "
+        f"({served:.1f} per second), {len(log) - ok} failed. "
+    )
+    wait = f"a median of {np.median(log['wait_ms']):.0f} ms (at most {log['wait_ms'].max():.0f})"
+    if config.rate > 0 and served < 0.9 * config.rate:
+        return text + (
+            "The service answered fewer than were offered, so it fell behind: due requests "
+            f"waited in the client for a free thread, {wait}, and went out late."
+        )
+    return text + f"The service kept up; due requests waited in the client {wait}."
+
+
+def slices_display(long: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """A `domains.side_by_side` table for reading: per set (short name), F1 and the slice's
+    share of the set in percent; F1 left blank for slices of fewer than `SMALL_SLICE`
+    questions of their set (as `plots.plot_domain_slices` leaves them out)."""
+    wide = side_by_side(long)
+    sets = list(dict.fromkeys(long["set"]))
+    columns = {}
+    for name in sets:
+        short = name.rsplit("/", 1)[-1]
+        f1 = wide[name].round(digits).astype(object)
+        columns[(short, "F1")] = f1.where(wide[f"{name} n"] >= SMALL_SLICE, "")
+        columns[(short, "share %")] = (100 * wide[f"{name} share"]).round(digits)
+    return pd.DataFrame(columns)
 
 
 def drift_benchmark_sentence(root: Path = REPO_ROOT) -> str:

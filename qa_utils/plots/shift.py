@@ -59,14 +59,15 @@ def plot_domain_slices(long: pd.DataFrame, column: str, metric: str = "f1") -> F
     """F1 of each value of one slicing column, one bar per set, with 95% intervals.
 
     Slices flagged `small` (fewer than `tables.SMALL_SLICE` questions of their set) are left
-    out: their score rests on a handful of questions; the x label says so.
+    out: their score rests on a handful of questions; the x label says so. Values with no
+    bar on any set are dropped.
     """
     rows = long[long["slice"] == column]
     if "small" in rows:
         small = rows["small"].astype(bool)
         rows = rows.assign(**{c: rows[c].mask(small) for c in rows if c.startswith(metric)})
     sets = list(dict.fromkeys(rows["set"]))
-    values = list(dict.fromkeys(rows["value"]))
+    values = list(dict.fromkeys(rows.loc[rows[metric].notna(), "value"]))
     fig, ax = new_figure("wide")
     width = 0.8 / len(sets)
     for k, name in enumerate(sets):
@@ -76,7 +77,9 @@ def plot_domain_slices(long: pd.DataFrame, column: str, metric: str = "f1") -> F
         ax.bar(position, part[metric], width, yerr=errors, capsize=2, label=name, alpha=0.85)
     ax.set_xticks(np.arange(len(values)), values, rotation=20, ha="right", fontsize=8)
     ax.set(
-        ylim=(0, 100), ylabel=f"{metric.upper()} (95% CI)", title=f"{metric.upper()} by {column}"
+        ylim=(0, 100),
+        ylabel=f"{metric.upper()} (95% CI)",
+        title=f"{metric.upper()} by {column.replace('_', ' ')}",
     )
     if "small" in long:
         ax.set_xlabel(f"no bar: fewer than {SMALL_SLICE} questions of that set")

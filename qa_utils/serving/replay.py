@@ -1,8 +1,10 @@
 """Online evaluation of a served model: replay a question stream, score delayed feedback, drift.
 
-A replay client sends the questions of a stream to a running `qa_utils.serve` service at a
-controlled rate (open loop: request i is due at i / rate seconds, whatever happened to the
-earlier ones), from a bounded pool of client threads, for at most `max_requests` requests and
+A replay client sends the questions of a stream to a running `qa_utils.serve` service on a
+schedule (request i is due at i / rate seconds) from a pool of `concurrency` client threads,
+so at most that many requests are open at once: when the service falls behind, due requests
+wait in the client for a free thread (logged as `wait_ms`, not part of the latency) and go
+out later than scheduled. It sends at most `max_requests` requests and schedules none after
 `max_seconds` seconds. Gold answers come back as delayed feedback: the answer to request i
 is known once request i + D has been sent, as labels trickle in after the fact in a real
 service. From the log this module derives, per position in the stream:
@@ -36,7 +38,7 @@ from qa_utils.serving.drift import CusumConfig, DriftResult, cusum_drop
 
 LOG_COLUMNS = (
     "seq", "id", "scheduled_s", "sent_s", "done_s", "wait_ms", "latency_ms", "server_ms",
-    "status", "prediction", "score", "error",
+    "model_ms", "status", "prediction", "score", "error",
 )  # fmt: skip
 
 
@@ -87,7 +89,11 @@ class ReplayConfig:
 
 
 def send_one(client: httpx.Client, url: str, row: Any, timeout_s: float) -> dict[str, Any]:
-    """POST one question; return status, answer, server latency or error, and wall times."""
+    """POST one question; return status, answer, server and model times or error, wall times.
+
+    `server_ms` is the service's `latency_ms` (its whole handling, waiting for the model thread
+    included) and `model_ms` its `model_ms` (the model call alone).
+    """
     sent, result = time.perf_counter(), {"status": 0, "prediction": None, "score": np.nan}
     try:
         response = client.post(
@@ -98,7 +104,7 @@ def send_one(client: httpx.Client, url: str, row: Any, timeout_s: float) -> dict
         result["status"] = response.status_code
         if response.status_code == 200:
             result.update(prediction=body["answer"], score=body["score"])
-            result["server_ms"] = body["latency_ms"]
+            result.update(server_ms=body["latency_ms"], model_ms=body["model_ms"])
         else:
             result["error"] = str(body.get("detail", body))
     except (httpx.HTTPError, ValueError) as exc:
@@ -138,7 +144,8 @@ def log_table(results: list[tuple[Any, float, dict[str, Any]]], started: float) 
             "sent_s": r["sent"] - started, "done_s": r["done"] - started,
             "wait_ms": 1000 * max(0.0, r["sent"] - due),
             "latency_ms": 1000 * (r["done"] - r["sent"]),
-            "server_ms": r.get("server_ms", np.nan), "status": r["status"],
+            "server_ms": r.get("server_ms", np.nan), "model_ms": r.get("model_ms", np.nan),
+            "status": r["status"],
             "prediction": r["prediction"], "score": r["score"], "error": r.get("error", ""),
         }
         for row, due, r in results

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from qa_utils.chapter import shift as story
+from qa_utils.serving.replay import ReplayConfig
 
 
 def test_drop_and_er_sentences_quote_the_tables():
@@ -108,16 +109,49 @@ def test_above_line_and_slice_summary_sentences_quote_both_runs():
     assert story.slice_summary_sentence(tests, tests).endswith("(the committed run).")
 
 
-def test_latency_sentence_separates_the_service_time_from_waiting():
+def test_latency_sentence_splits_model_time_model_wait_transport_and_client_wait():
     seq = np.arange(10)
     curves = pd.DataFrame({"seq": seq, "latency_p50": [50.0] * 5 + [60, 80, 100, 150, 200],
                            "latency_p95": [70.0] * 5 + [90, 120, 300, 250, 240]})  # fmt: skip
-    scored = pd.DataFrame({"seq": seq, "status": 200, "server_ms": [40.0] * 5 + [45.0] * 5,
-                           "latency_ms": [50.0] * 5 + [190.0] * 5})  # fmt: skip
+    scored = pd.DataFrame({"seq": seq, "status": 200, "model_ms": [30.0] * 10,
+                           "server_ms": [40.0] * 5 + [170.0] * 5,
+                           "latency_ms": [50.0] * 5 + [190.0] * 5,
+                           "wait_ms": [0.0] * 6 + [400.0] * 4})  # fmt: skip
     text = story.latency_sentence(curves, scored, shift_at=5)
     assert text.startswith("Rolling median latency was 50 ms just before the shift and 200 ms")
     assert "peaked at 300 ms (request 7)" in text
-    assert "own time was 40 ms before the shift and 45 ms after, of a latency of 50 and 190" in text
+    assert (
+        "before the shift 30 ms in the model, 10 ms waiting in the service for its model thread "
+        "and 10 ms in transport, of a latency of 50 ms; after it 30 ms in the model, 140 ms "
+        "waiting in the service for its model thread and 20 ms in transport, of a latency of "
+        "190 ms."
+    ) in text
+    assert "waited a median of 0 ms in the client" in text
+
+
+def test_replay_sentence_says_when_the_service_fell_behind():
+    log = pd.DataFrame({"status": [200] * 9 + [503], "done_s": np.linspace(0.5, 5.0, 10),
+                        "wait_ms": [0.0] * 5 + [100.0, 200, 300, 400, 500]})  # fmt: skip
+    slow = story.replay_sentence(ReplayConfig(rate=20.0, concurrency=4), log)
+    assert "offered 20 requests per second, with at most 4 open at once" in slow
+    assert "10 requests finished in 5.0 s, 9 answered (1.8 per second), 1 failed" in slow
+    assert "fell behind" in slow and "a median of 50 ms (at most 500)" in slow
+    kept = story.replay_sentence(ReplayConfig(rate=2.0, concurrency=16), log)
+    assert "at most 16 open at once" in kept and "kept up" in kept
+
+
+def test_slices_display_blanks_small_slices_and_shows_shares_in_percent():
+    long = pd.DataFrame({
+        "set": ["squad/dev"] * 2 + ["squadshifts/reddit"] * 2, "slice": "question_word",
+        "value": ["what", "why"] * 2, "f1": [71.23, 20.0, 60.04, 80.0],
+        "share": [0.5, 0.0125, 0.4, 0.05], "n": [200, 5, 160, 29],
+    })  # fmt: skip
+    shown = story.slices_display(long)
+    assert list(shown.columns) == [("dev", "F1"), ("dev", "share %"), ("reddit", "F1"),
+                                   ("reddit", "share %")]  # fmt: skip
+    assert list(shown[("dev", "F1")]) == [71.2, ""]
+    assert list(shown[("reddit", "F1")]) == [60.0, ""]
+    assert list(shown[("dev", "share %")]) == [50.0, 1.2]
 
 
 def test_drift_benchmark_sentence_reads_the_committed_json(tmp_path):

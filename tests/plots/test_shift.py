@@ -58,3 +58,15 @@ def test_domain_slice_figure_leaves_out_small_slices_and_says_so():
     heights = [p.get_height() for p in ax.patches]
     assert [round(h) for h in heights[:3]] == [80, 70, 60] and np.isnan(heights[3])
     assert "fewer than 30 questions" in ax.get_xlabel()
+
+
+def test_domain_slice_figure_drops_values_without_bars_and_names_the_column_in_words():
+    long = pd.DataFrame({
+        "set": ["a", "a", "b", "b"], "slice": "question_word", "value": ["what", "why"] * 2,
+        "f1": [80.0, 70.0, 60.0, 0.0], "f1_low": [78.0, 65.0, 55.0, 0.0],
+        "f1_high": [82.0, 75.0, 65.0, 0.0], "small": [False, True, False, True],
+    })  # fmt: skip
+    ax = plots.plot_domain_slices(long, "question_word").get_axes()[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["what"]
+    assert [round(p.get_height()) for p in ax.patches] == [80, 60]
+    assert ax.get_title() == "F1 by question word"

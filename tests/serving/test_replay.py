@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,6 +59,32 @@ def test_rolling_quality_lags_by_the_feedback_delay():
     assert curves["f1"].iloc[16] == 0.0
     assert curves["latency_p95"].iloc[-1] <= 20.0
     assert curves["throughput_rps"].iloc[-1] == pytest.approx(20 / 1.91)  # 20 done in 1.91 s
+
+
+def test_send_one_records_the_service_and_model_times():
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = {"answer": "1902", "score": 0.9, "latency_ms": 42.0, "model_ms": 30.0}
+        return httpx.Response(200, json=body)
+
+    row = SimpleNamespace(seq=0, id="q0", question="When?", context="In 1902.")
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        result = replay.send_one(client, "http://service", row, timeout_s=5.0)
+    assert (result["server_ms"], result["model_ms"], result["prediction"]) == (42.0, 30.0, "1902")
+    log = replay.log_table([(row, 0.0, result)], started=0.0)
+    assert list(log.columns) == list(replay.LOG_COLUMNS)
+    assert (log.loc[0, "server_ms"], log.loc[0, "model_ms"]) == (42.0, 30.0)
+
+
+def test_send_one_leaves_the_times_blank_on_a_refusal():
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"detail": "service busy"})
+
+    row = SimpleNamespace(seq=0, id="q0", question="When?", context="In 1902.")
+    with httpx.Client(transport=httpx.MockTransport(busy)) as client:
+        result = replay.send_one(client, "http://service", row, timeout_s=5.0)
+    log = replay.log_table([(row, 0.0, result)], started=0.0)
+    assert log.loc[0, "status"] == 503 and log.loc[0, "error"] == "service busy"
+    assert np.isnan(log.loc[0, "model_ms"]) and np.isnan(log.loc[0, "server_ms"])
 
 
 def test_score_log_uses_the_official_metrics_and_skips_failures():

@@ -267,16 +267,30 @@ def peak_memory_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = N
 
 def checks_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
     """Why each failed check of `bench.int8_checks` fails, from the rows it was computed on."""
-    failed = [what for what, ok, _ in bench.int8_checks(table) if not ok]
+    failed = [(what, value) for what, ok, value in bench.int8_checks(table) if not ok]
     if not failed:
         return "Every int8 check passes on this run's table."
     by = table.set_index("variant")
     reasons = []
-    for what in failed:
+    for what, value in failed:
         if what.startswith("best ORT") and "speedup" in what:
             reasons.append(_best_ort_reason(by, reference))
+        elif "speedup" in what:
+            reasons.append(
+                f"{RECOMMENDED} runs at {value:.2f}x the baseline's batch-1 speed, under the "
+                f"{bench.MIN_RECOMMENDED_SPEEDUP:g}x asked"
+            )
+        elif "F1 drop" in what:
+            row = what.split(":")[0]
+            reasons.append(
+                f"{row} lost {value:.2f} F1 against fp32 on this run's questions, over the "
+                f"{bench.MAX_F1_DROP:.1f} limit"
+            )
         else:
-            reasons.append(f"`{what}` fails on this run's measurement")
+            reasons.append(
+                f"{RECOMMENDED} keeps {value:.2f} of fp32's Linear bytes, over the "
+                f"{bench.MAX_LINEAR_RATIO:g} asked"
+            )
     return "Failed checks: " + "; ".join(reasons) + "."
 
 

@@ -413,6 +413,16 @@ def test_checks_sentence_explains_the_failed_best_ort_check():
     )
     fine = bench_rows().assign(f1_drop=[0.0, 2.15, 0.38, 0.0, 0.5, 0.78])
     assert sentences.checks_sentence(fine) == "Every int8 check passes on this run's table."
+    worse = bench_rows().assign(f1_drop=[0.0, 2.15, 0.38, 0.0, 2.46, 1.5])
+    worse.loc[5, ["batch1_speedup", "linear_mb"]] = [1.4, 30.0]
+    text = sentences.checks_sentence(worse)
+    assert (
+        f"{sentences.RECOMMENDED} runs at 1.40x the baseline's batch-1 speed, under the 1.5x"
+        in (text)
+    )
+    assert f"{sentences.RECOMMENDED}: F1 drop <= 1.0 lost" not in text
+    assert f"{sentences.RECOMMENDED} lost 1.50 F1 against fp32" in text
+    assert "keeps 0.74 of fp32's Linear bytes, over the 0.5 asked" in text
 
 
 def test_students_sentence_compares_with_teacher_and_int8():

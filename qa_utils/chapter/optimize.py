@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from qa_utils.optimize import bench
 from qa_utils.optimize.bench import BASELINE, RECOMMENDED
 from qa_utils.project.paths import project_root
 
@@ -27,17 +28,40 @@ SIMILAR_LOAD = 0.2
 """Two load averages within this fraction of the larger one are called similar."""
 
 
+def shown_path(path: str | Path, root: Path | None = None) -> str:
+    """A path as the notebook prints it: relative to the project, never a machine's absolute path.
+
+    Absolute paths inside `root` (default: the project root) are given relative to it; others
+    by their last two parts (the run folder and the model folder, say). Published notebooks drop
+    any output that shows a machine path (`qa_utils.workflow.publish.keep_output`).
+
+    >>> shown_path("/work/x/runs/quick-1/model", Path("/work/x"))
+    'runs/quick-1/model'
+    >>> shown_path("/elsewhere/runs/quick-1/model", Path("/work/x"))
+    'quick-1/model'
+    >>> shown_path("runs/quick/model")
+    'runs/quick/model'
+    """
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    root = (root or project_root()).resolve()
+    if path.resolve().is_relative_to(root):
+        return path.resolve().relative_to(root).as_posix()
+    return Path(*path.parts[-2:]).as_posix()
+
+
 def model_description(model_path: str | Path) -> str:
     """Which model the notebook measures, in words (the folder, or the untrained embedded one).
 
     >>> model_description("embedded")
     'embedded MiniLM (its QA head untrained: F1 is noise, speeds are real)'
-    >>> model_description("/work/x/runs/quick/model")
-    'fine-tuned model in /work/x/runs/quick/model'
+    >>> model_description("runs/quick/model")
+    'fine-tuned model in runs/quick/model'
     """
     if str(model_path) == "embedded":
         return "embedded MiniLM (its QA head untrained: F1 is noise, speeds are real)"
-    return f"fine-tuned model in {model_path}"
+    return f"fine-tuned model in {shown_path(model_path)}"
 
 
 def machine_table(hardware: dict[str, Any], versions: dict[str, str]) -> pd.DataFrame:
@@ -163,10 +187,8 @@ def backend_sentence(
         return text
     ref_facts, ref_verdict = _backend_facts(reference.set_index("variant"))
     meta = reference_meta or {}
-    where = (
-        f"{meta.get('model', 'a model its metadata does not name')}, "
-        f"{meta.get('questions', 0):,} questions"
-    )
+    named = shown_path(meta["model"]) if meta.get("model") else "a model its metadata does not name"
+    where = f"{named}, {meta.get('questions', 0):,} questions"
     text += f" In the committed reference ({where}): {ref_facts}; there {ref_verdict}."
     if verdict.split(", and ")[0] != ref_verdict.split(", and ")[0]:
         text += (
@@ -174,6 +196,151 @@ def backend_sentence(
             "property of the backends alone."
         )
     return text
+
+
+BACKEND_PAIRS = (("fp32", BASELINE, "onnxruntime fp32"),) + INT8_PAIRS
+"""Every (what, PyTorch row, ORT row) pair of the results table, fp32 first."""
+
+
+def batched_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+    """ONNX Runtime against PyTorch on the same layers: batch-1 latency and batched throughput.
+
+    Batch-1 is the ratio of median request times (PyTorch's over ORT's), batched the ratio of
+    questions per second (ORT's over PyTorch's): above 1 means ONNX Runtime is faster.
+    """
+
+    def ratios(by: pd.DataFrame) -> list[tuple[str, float, float]]:
+        return [
+            (what, round(by.loc[pt, "p50_ms"] / by.loc[o, "p50_ms"], 2),
+             round(by.loc[o, "questions_per_s"] / by.loc[pt, "questions_per_s"], 2))
+            for what, pt, o in BACKEND_PAIRS
+            if pt in by.index and o in by.index
+        ]  # fmt: skip
+
+    def said(rows: list[tuple[str, float, float]]) -> str:
+        return "; ".join(
+            f"{what} {one:.2f}x at batch 1, {many:.2f}x batched" for what, one, many in rows
+        )
+
+    ours = ratios(table.set_index("variant"))
+    faster_one = sum(one > 1 for _, one, _ in ours)
+    slower_many = sum(many < 1 for _, _, many in ours)
+    text = (
+        f"ONNX Runtime's speed against PyTorch's on the same layers (above 1: ONNX Runtime "
+        f"faster), this run: {said(ours)}. ONNX Runtime is faster at batch 1 in {faster_one} "
+        f"of {len(ours)} pairs and slower in batches in {slower_many}"
+        + (
+            ": its lead is in one question's latency, not in batched throughput."
+            if faster_one == len(ours) and slower_many
+            else "."
+        )
+    )
+    if reference is not None:
+        text += f" In the committed reference: {said(ratios(reference.set_index('variant')))}."
+    return text
+
+
+def peak_memory_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+    """What `peak_extra_mb` measures (`bench.peak_rss_mb`), its range per backend, its limits."""
+
+    def ranges(by: pd.DataFrame) -> str:
+        parts = []
+        for backend, prefix in (("PyTorch", "pytorch"), ("ONNX Runtime", "onnxruntime")):
+            values = by.loc[by["variant"].str.startswith(prefix), "peak_extra_mb"].round(1)
+            if len(values):
+                parts.append(f"{values.min():.1f} to {values.max():.1f} MB for {backend}")
+        return " and ".join(parts)
+
+    text = (
+        "`peak_extra_mb` is how far the process's resident memory rose above its size just "
+        "before a variant answered the questions (`bench.peak_rss_mb`): activations and "
+        f"workspaces, not the weights already loaded. Here {ranges(table)}"
+    )
+    if reference is not None:
+        text += f"; in the committed reference {ranges(reference)}"
+    return text + (
+        ". Memory the process already holds from earlier work is reused without growing it, so "
+        "the figure depends on what ran before it in the same process and compares variants "
+        "within one run, not across runs."
+    )
+
+
+def checks_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+    """Why each failed check of `bench.int8_checks` fails, from the rows it was computed on."""
+    failed = [(what, value) for what, ok, value in bench.int8_checks(table) if not ok]
+    if not failed:
+        return "Every int8 check passes on this run's table."
+    by = table.set_index("variant")
+    reasons = []
+    for what, value in failed:
+        if what.startswith("best ORT") and "speedup" in what:
+            reasons.append(_best_ort_reason(by, reference))
+        elif "speedup" in what:
+            reasons.append(
+                f"{RECOMMENDED} runs at {value:.2f}x the baseline's batch-1 speed, under the "
+                f"{bench.MIN_RECOMMENDED_SPEEDUP:g}x asked"
+            )
+        elif "F1 drop" in what:
+            row = what.split(":")[0]
+            reasons.append(
+                f"{row} lost {value:.2f} F1 against fp32 on this run's questions, over the "
+                f"{bench.MAX_F1_DROP:.1f} limit"
+            )
+        else:
+            reasons.append(
+                f"{RECOMMENDED} keeps {value:.2f} of fp32's Linear bytes, over the "
+                f"{bench.MAX_LINEAR_RATIO:g} asked"
+            )
+    return "Failed checks: " + "; ".join(reasons) + "."
+
+
+def _best_ort_reason(by: pd.DataFrame, reference: pd.DataFrame | None) -> str:
+    """Why the best ONNX Runtime row is too slow: the fastest lost too much F1, or none is fast."""
+    ort = by.loc[[v for v in by.index if v.startswith("onnxruntime")]]
+    fastest = ort["batch1_speedup"].idxmax()
+    best = bench.best_ort(by.reset_index())
+    need = f"{bench.MIN_BEST_ORT_SPEEDUP:g}x"
+    if fastest == best.name:
+        speed = best["batch1_speedup"]
+        return f"even the fastest ONNX Runtime row, {fastest}, runs at {speed:.2f}x, under {need}"
+    text = (
+        f"the fastest ONNX Runtime row, {fastest} ({ort.loc[fastest, 'batch1_speedup']:.2f}x), "
+        f"lost {ort.loc[fastest, 'f1_drop']:.2f} F1, over the {bench.MAX_F1_DROP:.1f} limit, so "
+        f"the best ORT row is {best.name}, at {best['batch1_speedup']:.2f}x, under {need}"
+    )
+    if reference is not None and fastest in set(reference["variant"]):
+        drop = reference.set_index("variant").loc[fastest, "f1_drop"]
+        text += f" (the reference's {fastest} lost {drop:.2f} F1 on its own questions)"
+    return text
+
+
+def students_sentence(students: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The students against the teacher, and against the recommended int8 row of section 5.
+
+    Speed-ups are each table's own (against the teacher timed in the same table).
+    """
+    by = students.set_index("variant")
+    teacher = by.loc[BASELINE]
+    kids = by.drop(index=BASELINE)
+    each = "; ".join(
+        f"{name} {row['batch1_speedup']:.2f}x, F1 {row['f1']:.1f}" for name, row in kids.iterrows()
+    )
+    q8 = table.set_index("variant").loc[RECOMMENDED]
+    base_f1 = table.set_index("variant").loc[BASELINE, "f1"]
+    q8_loss, kid_loss = base_f1 - q8["f1"], teacher["f1"] - kids["f1"].max()
+    verdict = f"int8 gives up {q8_loss:.2f} F1 where the students give up {kid_loss:.1f} or more"
+    if q8["batch1_speedup"] >= kids["batch1_speedup"].min():
+        verdict += (
+            ", at a batch-1 speed-up no lower than the slower student's (timed in section 5, "
+            "not in this table)"
+        )
+    return (
+        f"Against the teacher ({BASELINE}, F1 {teacher['f1']:.1f}, {teacher['size_mb']:.1f} MB), "
+        f"the students run at {each}, and take {kids['size_mb'].max():.1f} MB each. The "
+        "recommended int8 row of section 5 "
+        f"({RECOMMENDED}) runs at {q8['batch1_speedup']:.2f}x with F1 {-q8['f1_drop']:+.2f} "
+        f"against fp32, at {q8['size_mb']:.1f} MB: {verdict}."
+    )
 
 
 def _same_model(model: str | Path, reference_model: str | None) -> bool:
@@ -191,11 +358,11 @@ def _same_model(model: str | Path, reference_model: str | None) -> bool:
 def _measured_on(meta: dict[str, Any], model: str | Path, reference_meta: dict[str, Any]) -> str:
     """Which model and how many questions each run measured, in words."""
     ref_model = reference_meta.get("model")
-    named = f"`{ref_model}`" if ref_model else "a model its metadata does not name"
+    named = f"`{shown_path(ref_model)}`" if ref_model else "a model its metadata does not name"
     same = "the same model" if _same_model(model, ref_model) else "another model"
     return (
         f"the reference measured {same}, {named}, on {reference_meta.get('questions', 0):,} dev "
-        f"questions; this run `{model}` on {meta.get('questions', 0):,}"
+        f"questions; this run `{shown_path(model)}` on {meta.get('questions', 0):,}"
     )
 
 
@@ -246,10 +413,19 @@ def reference_sentence(
     return head + why + " " + speed_sentence(ours, ref, meta, ref_meta)
 
 
-def _load(meta: dict[str, Any]) -> float | None:
-    """The 1-minute load average a run's metadata recorded, or None."""
-    loads = meta.get("load_average") or [None]
-    return loads[0]
+def _loads(meta: dict[str, Any]) -> tuple[float, float] | None:
+    """The 1- and 5-minute load averages a run's metadata recorded, or None.
+
+    They are read when the run writes its results, after the benchmark: the 1-minute figure
+    covers its last minute, the 5-minute one most of a short benchmark.
+    """
+    loads = meta.get("load_average") or []
+    return (loads[0], loads[1]) if len(loads) >= 2 else None
+
+
+def _similar(a: float, b: float) -> bool:
+    """Whether two load averages are within `SIMILAR_LOAD` of the larger one."""
+    return abs(a - b) <= SIMILAR_LOAD * max(a, b)
 
 
 def speed_sentence(
@@ -266,24 +442,38 @@ def speed_sentence(
         f"{ours.loc[BASELINE, 'p50_ms']:.1f} ms per batch-1 request at the median here and "
         f"{ref.loc[BASELINE, 'p50_ms']:.1f} ms there"
     )
-    load, ref_load = _load(meta), _load(reference_meta)
-    if load is None or ref_load is None:
+    loads, ref_loads = _loads(meta), _loads(reference_meta)
+    if loads is None or ref_loads is None:
         text += " (the load of one of the runs was not recorded)."
-    elif abs(load - ref_load) <= SIMILAR_LOAD * max(load, ref_load):
+        return text + _speedups(ours, ref)
+    quoted = (
+        f"1- and 5-minute load averages {loads[0]:.2f} and {loads[1]:.2f} here, "
+        f"{ref_loads[0]:.2f} and {ref_loads[1]:.2f} there, read as each run wrote its results"
+    )
+    if all(_similar(a, b) for a, b in zip(loads, ref_loads, strict=True)):
         text += (
-            f", under similar 1-minute load averages ({load:.2f} here, {ref_load:.2f} there), so "
-            "the load does not explain the gap: timings on a shared machine also move within one "
-            "run (section 7 times the same baseline again)."
+            f", under similar loads ({quoted}), so the load does not explain the gap: timings "
+            "on a shared machine also move within one run (section 7 times the same baseline "
+            "again)."
         )
     else:
-        busier = "this run" if load > ref_load else "the reference"
-        text += (
-            f", under 1-minute load averages of {load:.2f} here and {ref_load:.2f} there: "
-            f"other programs took more of the cores during {busier}."
+        higher = {a > b for a, b in zip(loads, ref_loads, strict=True)}
+        run = "this run" if higher == {True} else "the reference"
+        busier = (
+            "which run was busier depends on the window"
+            if len(higher) > 1
+            else f"other programs took more of the cores during {run}, which may explain part "
+            "of the gap"
         )
+        text += f", under different loads ({quoted}): {busier}."
+    return text + _speedups(ours, ref)
+
+
+def _speedups(ours: pd.DataFrame, ref: pd.DataFrame) -> str:
+    """Each shared variant's batch-1 speed-up in both runs, and in how many it is lower here."""
     shared = [v for v in ours.index if v in ref.index and v != BASELINE]
     if not shared:
-        return text
+        return ""
     pairs = [(round(ours.loc[v, "batch1_speedup"], 2), round(ref.loc[v, "batch1_speedup"], 2))
              for v in shared]  # fmt: skip
     each = "; ".join(
@@ -298,7 +488,7 @@ def speed_sentence(
         if lower == 0
         else f"{lower} of {len(pairs)} are lower here"
     )
-    return text + f" Batch-1 speed-ups over each run's own {BASELINE}: {each}; {verdict}."
+    return f" Batch-1 speed-ups over each run's own {BASELINE}: {each}; {verdict}."
 
 
 def repeat_timing_sentence(first: pd.DataFrame, again: pd.DataFrame) -> str:
@@ -313,22 +503,65 @@ def repeat_timing_sentence(first: pd.DataFrame, again: pd.DataFrame) -> str:
     )
 
 
-def pruning_sentence(curve: pd.DataFrame) -> str:
+def _noise_band(curve: pd.DataFrame) -> tuple[float, float, pd.Series]:
+    """The zeroed rows' speed ratios to no pruning (two decimals) and their band with 1.00x."""
+    base = curve[curve["method"] == "none"].iloc[0]
+    zeroed = curve[curve["method"] == "magnitude"]
+    speed = (zeroed["questions_per_s"] / base["questions_per_s"]).round(2)
+    return min(speed.min(), 1.0), max(speed.max(), 1.0), speed
+
+
+def _head_verdict(ratio: float, low: float, high: float) -> str:
+    """A head-pruned speed ratio against the noise band: outside it by its width, or not.
+
+    A band spanned by a handful of zeroed rows understates how far one more timing can stray,
+    so a ratio is only called faster (slower) when it clears the band by at least the band's
+    own width (`MIN_SPEED_MARGIN` when the band is narrower): one band width beyond is where
+    a measurement as noisy as the zeroed ones would rarely land.
+    """
+    margin = max(round(high - low, 2), MIN_SPEED_MARGIN)
+    if ratio > high + margin:
+        return "faster than that noise"
+    if ratio < low - margin:
+        return "slower than that noise"
+    if low <= ratio <= high:
+        return "within that noise"
+    side, how = ("above", "faster") if ratio > high else ("below", "slower")
+    return f"{side} that band by less than its width of {margin:.2f}x: not clearly {how}"
+
+
+MIN_SPEED_MARGIN = 0.03
+"""The smallest margin (speed ratio) beyond the noise band that `_head_verdict` accepts."""
+
+
+def pruning_speeds(curve: pd.DataFrame) -> str:
+    """The zeroed rows' speed band and each head-pruned row's speed and verdict, in words."""
+    low, high, _ = _noise_band(curve)
+    base = curve[curve["method"] == "none"].iloc[0]
+    heads = curve[curve["method"] == "heads"]
+    ratios = (heads["questions_per_s"] / base["questions_per_s"]).round(2)
+    each = "; ".join(
+        f"{amount:.0%} of the heads removed {ratio:.2f}x ({_head_verdict(ratio, low, high)})"
+        for amount, ratio in zip(heads["amount"], ratios, strict=True)
+    )
+    return f"zeroed models {low:.2f}x to {high:.2f}x (with the unpruned model); {each}"
+
+
+def pruning_sentence(curve: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
     """Speed and F1 of the zeroed and head-pruned models against no pruning, and the noise.
 
     Zeroed models do the same work as the unpruned one, so the spread of their speeds (with the
     unpruned 1.00x) is this run's noise; a head-pruned row is only called faster or slower when
-    it falls outside that spread, and two head-pruned rows are only told apart when they differ
-    by more than it. Speed ratios are compared at the two decimals shown, F1 at one, so every
-    difference quoted is the difference of the numbers printed.
+    it clears that spread by its width (`_head_verdict`), and two head-pruned rows are only told
+    apart when they differ by more than that margin. Speed ratios are compared at the two
+    decimals shown, F1 at one, so every difference quoted is the difference of the numbers
+    printed. `reference` (the committed `pruning.csv`) adds its speeds, judged alike.
     """
     curve = curve.assign(f1=curve["f1"].round(1))  # differences of the values shown
     base = curve[curve["method"] == "none"].iloc[0]
-    zeroed = curve[curve["method"] == "magnitude"]
     heads = curve[curve["method"] == "heads"]
-    speed = (zeroed["questions_per_s"] / base["questions_per_s"]).round(2)
-    most = zeroed.iloc[-1]
-    low, high = min(speed.min(), 1.0), max(speed.max(), 1.0)
+    low, high, speed = _noise_band(curve)
+    most = curve[curve["method"] == "magnitude"].iloc[-1]
     span = (
         f"{speed.iloc[0]:.2f}x"
         if len(speed) == 1
@@ -338,29 +571,29 @@ def pruning_sentence(curve: pd.DataFrame) -> str:
         f"Zeroing up to {most['amount']:.0%} of the weights leaves the batched speed at {span} "
         f"the unpruned model's, while F1 goes from {base['f1']:.1f} to {most['f1']:.1f}. These "
         f"models do the same work, so that spread ({low:.2f}x to {high:.2f}x, with the unpruned "
-        "model) is this run's noise."
+        "model) is this run's noise; a head-pruned row is called faster only when it clears it "
+        "by the band's width, since a few zeroed rows understate how far one timing can stray."
     )
     ratios = (heads["questions_per_s"] / base["questions_per_s"]).round(2)
     for (_, row), ratio in zip(heads.iterrows(), ratios, strict=True):
-        verdict = (
-            "faster than that noise"
-            if ratio > high
-            else "slower than that noise"
-            if ratio < low
-            else "within that noise"
-        )
         change = row["f1"] - base["f1"]
         moved = f"{change:+.1f}" if round(change, 1) else "unchanged at one decimal"
         text += (
-            f" Removing {row['amount']:.0%} of the heads runs at {ratio:.2f}x ({verdict}), with "
-            f"F1 {row['f1']:.1f} ({moved})."
+            f" Removing {row['amount']:.0%} of the heads runs at {ratio:.2f}x "
+            f"({_head_verdict(ratio, low, high)}), with F1 {row['f1']:.1f} ({moved})."
         )
     if len(ratios) > 1:
         gap = round(ratios.max() - ratios.min(), 2)
+        margin = max(round(high - low, 2), MIN_SPEED_MARGIN)
         text += f" The head-pruned rows differ by {gap:.2f}x, " + (
-            "no more than the noise: this run cannot tell their speeds apart."
-            if gap <= round(high - low, 2)
-            else "more than the noise."
+            "no more than that margin: this run cannot tell their speeds apart."
+            if gap <= margin
+            else "more than that margin."
+        )
+    if reference is not None and len(reference):
+        text += (
+            " The committed reference (`benchmarks/reference/pruning.csv`, batched speeds on its "
+            f"own machine and questions): {pruning_speeds(reference)}."
         )
     return text
 
@@ -403,14 +636,43 @@ SELECTION_FILE = "benchmarks/reference/distillation_selection.csv"
 """Where that run's `distillation_sizes.csv` is copied to be committed."""
 
 
+def settings_noise(settings: pd.DataFrame, reference_pairs: pd.DataFrame | None) -> str:
+    """Whether single pairs can separate the settings: their spread against the seed noise.
+
+    The yardstick is how far the gold-only student alone moves between the draws of data and
+    seed of the committed `distillation.csv` (`_gold_spread`), as in the README's rendering
+    (`qa_utils.workflow.readme.settings_noise_text`). Empty when a setting has several pairs,
+    when there is one setting, or without that file.
+    """
+    if settings["pairs"].max() > 1 or len(settings) < 2:
+        return ""
+    if reference_pairs is None or len(reference_pairs) < 2:
+        return ""
+    spread = round(settings["f1"].max(), 1) - round(settings["f1"].min(), 1)
+    draws = _gold_spread(reference_pairs)[2]
+    compared = (
+        f"the {len(settings)} settings lie within {spread:.1f} F1 of each other, against the "
+        f"{draws:.1f} points the gold-only student alone moves between {len(reference_pairs)} "
+        "draws of data and seed (`distillation.csv`)"
+    )
+    if spread < draws:
+        return f" With one pair each, {compared}: this run does not separate them."
+    return f" With one pair each, {compared}: the gap is larger than that noise."
+
+
 def distillation_defaults_sentence(
-    temperature: float, alpha: float, selection: pd.DataFrame | None
+    temperature: float,
+    alpha: float,
+    selection: pd.DataFrame | None,
+    reference_pairs: pd.DataFrame | None = None,
 ) -> str:
     """What the default T and alpha mean, and whether the validation split has re-checked them.
 
     Args:
         selection: the committed `distillation_selection.csv` (the `distillation_sizes.csv` of
             `SELECTION_COMMAND`, copied), or None when there is none.
+        reference_pairs: the committed `distillation.csv`, whose gold-only spread says whether
+            one pair per setting can separate the settings (`settings_noise`).
     """
     defaults = f"T = {temperature:g}, alpha = {alpha:g}"
     if alpha == 1:
@@ -434,16 +696,31 @@ def distillation_defaults_sentence(
     )
     best = settings.loc[settings["f1"].idxmax()]
     scored = ", ".join(sorted({str(v) for v in selection["scored_on"]}))
+    noise = settings_noise(settings, reference_pairs)
+    at_defaults = (best["temperature"], best["alpha"]) == (temperature, alpha)
     verdict = (
         "the defaults"
-        if (best["temperature"], best["alpha"]) == (temperature, alpha)
+        if at_defaults
+        else "not the defaults"
+        if noise.endswith("does not separate them.")
         else "not the defaults: they would need changing"
     )
-    return mix + (
-        f" The command's output, copied to `{SELECTION_FILE}`, holds {len(settings)} settings "
-        f"scored on {int(selection['scored_questions'].iloc[0]):,} {scored} questions: the best "
-        f"mean distilled F1, {best['f1']:.1f}, is at T = {best['temperature']:g}, alpha = "
-        f"{best['alpha']:g}, {verdict}."
+    one = settings["pairs"].max() == 1
+    what = "distilled F1 (one pair each)" if one else "mean distilled F1"
+    return (
+        mix
+        + (
+            f" The command's output, copied to `{SELECTION_FILE}`, holds {len(settings)} settings "
+            f"scored on {int(selection['scored_questions'].iloc[0]):,} {scored} questions: the "
+            f"best {what}, {best['f1']:.1f}, is at T = {best['temperature']:g}, alpha = "
+            f"{best['alpha']:g}, {verdict}."
+        )
+        + noise
+        + (
+            " So this check neither shows the defaults best nor gives ground to change them."
+            if noise.endswith("does not separate them.")
+            else ""
+        )
     )
 
 
@@ -560,9 +837,9 @@ def distillation_summary(
     gains = reference_pairs["gain"].round(2)
     ahead = int((gains > 0).sum())
     ref_model = (reference_meta or {}).get("model")
+    which = "this" if _same_model(model, ref_model) else "a different"
     teacher = (
-        f"its teacher `{ref_model}`, {'this' if _same_model(model, ref_model) else 'a different'} "
-        "model"
+        f"its teacher `{shown_path(ref_model)}`, {which} model"
         if ref_model
         else "a teacher its metadata does not name"
     )

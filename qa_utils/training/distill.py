@@ -21,11 +21,12 @@ committed record of that check. The quick model never trained on the validation 
 train` draws from the articles outside `split_validation`); a teacher fine-tuned elsewhere may
 have, and the students, which start from its layers, would carry that in.
 
-One pair of students is one sample: the gold-only student alone moves by 1.7 F1 from one
-training seed to the next. Hence `repeated_comparison`, which repeats the pair on fresh draws
-and seeds and reports every gain. Three pairs per size (`python -m benchmarks.distillation`):
-500 questions +3.1 mean (smallest +2.8), 1,000 +3.8 (+3.2), 2,000 +2.5 (+1.4): with more gold
-labels the gold-only student catches up.
+One pair of students is one sample: the gold-only student alone moves from one draw of data
+and seed to the next (its `gold_only_f1` in benchmarks/reference/distillation.csv). Hence
+`repeated_comparison`, which repeats the pair on fresh draws and seeds and reports every gain.
+Three pairs per size (`python -m benchmarks.distillation`): 500 questions +3.1 mean (smallest
++2.8), 1,000 +3.8 (+3.2), 2,000 +2.5 (+1.4): with more gold labels the gold-only student
+catches up.
 """
 
 from __future__ import annotations

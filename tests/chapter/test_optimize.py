@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from qa_utils.chapter import optimize as sentences
+from qa_utils.project.paths import project_root
+from qa_utils.workflow.publish import MACHINE_PATH
 
 
 @pytest.fixture
@@ -38,6 +40,9 @@ def test_tradeoff_names_variants_tied_on_f1(table):
 def test_model_description_and_machine_table():
     assert "untrained" in sentences.model_description("embedded")
     assert "runs/quick/model" in sentences.model_description("runs/quick/model")
+    inside = sentences.model_description(project_root() / "runs" / "quick-1" / "model")
+    assert inside == "fine-tuned model in runs/quick-1/model"
+    assert sentences.model_description("/elsewhere/a/quick-1/model").endswith(" quick-1/model")
     machine = sentences.machine_table({"cpu": "x", "gpu": None, "platform": "p"}, {"torch": "2"})
     assert machine["item"].tolist() == ["cpu", "gpu", "torch"]
 
@@ -110,18 +115,20 @@ def test_reference_sentence_says_why_the_rows_differ(table, ref_base, calibratio
     reference = table.assign(f1=[ref_base, 69.0, 71.5], f1_drop=[0.0, 2.0, -0.5])
     reference["p50_ms"] = [40.0, 15.0, 16.0]
     meta = {"questions": 300, "load_average": [4.07, 3.0, 2.0]}
-    ref_meta = {"questions": 1000, "load_average": [1.9], "model": "runs/old/model"}
+    ref_meta = {"questions": 1000, "load_average": [1.9, 1.8, 1.7], "model": "runs/old/model"}
     text = sentences.reference_sentence(
-        table, reference, calibration, 32, meta, ref_meta, "/x/runs/quick/model"
+        table, reference, calibration, 32, meta, ref_meta, "/work/x/runs/quick/model"
     )
+    assert not MACHINE_PATH.search(text)  # published notebooks drop outputs that show one
     assert "F1 72.57 here, 71.50 in the reference" in text
     assert expected in text
     assert "30.0 ms per batch-1 request at the median here and 40.0 ms there" in text
-    assert "load averages of 4.07 here and 1.90 there: other programs took more" in text
+    assert "load averages 4.07 and 3.00 here, 1.90 and 1.80 there" in text
+    assert "other programs took more" in text
     assert "during this run" in text
     if ref_base != 72.0:
         assert "another model, `runs/old/model`, on 1,000 dev questions" in text
-        assert "this run `/x/runs/quick/model` on 300" in text
+        assert "this run `quick/model` on 300" in text  # outside the project: last two parts
         assert " or " not in text
     unrecorded = sentences.reference_sentence(table, reference, 32, 32, {}, None, "m")
     assert "was not recorded" in unrecorded and "load average" not in unrecorded
@@ -131,14 +138,28 @@ def test_speed_sentence_compares_loads_and_every_shared_speedup():
     ours = speed_table([1.18, 1.90], 38.3).set_index("variant")
     ref = speed_table([1.60, 2.14], 31.8).set_index("variant")
     similar = sentences.speed_sentence(
-        ours, ref, {"load_average": [1.82]}, {"load_average": [1.90]}
+        ours, ref, {"load_average": [1.82, 1.7, 1]}, {"load_average": [1.90, 1.8, 3]}
     )
     assert "38.3 ms per batch-1 request at the median here and 31.8 ms there" in similar
-    assert "similar 1-minute load averages (1.82 here, 1.90 there)" in similar
+    assert (
+        "similar loads (1- and 5-minute load averages 1.82 and 1.70 here, 1.90 and 1.80" in similar
+    )
     assert "the load does not explain the gap" in similar
+    # the audited run: similar over 1 minute, not over 5: no "does not explain"
+    audited = sentences.speed_sentence(
+        ours, ref, {"load_average": [2.06, 2.33, 3.15]}, {"load_average": [1.90, 1.79, 1.68]}
+    )
+    assert "does not explain" not in audited and "different loads" in audited
+    assert "during this run, which may explain part of the gap" in audited
+    crossed = sentences.speed_sentence(
+        ours, ref, {"load_average": [1.0, 3.0]}, {"load_average": [3.0, 1.0]}
+    )
+    assert "which run was busier depends on the window" in crossed
     assert "onnxruntime fp32 1.18x here, 1.60x there" in similar
     assert f"{sentences.RECOMMENDED} 1.90x here, 2.14x there; every one is lower here" in similar
-    busy = sentences.speed_sentence(ref, ours, {"load_average": [1.0]}, {"load_average": [3.0]})
+    busy = sentences.speed_sentence(
+        ref, ours, {"load_average": [1.0, 1.0]}, {"load_average": [3.0, 3.0]}
+    )
     assert "took more of the cores during the reference" in busy and "none is lower here" in busy
     half = speed_table([1.70, 2.00], 31.8).set_index("variant")
     assert "1 of 2 are lower here" in sentences.speed_sentence(half, ref, {}, {})
@@ -176,15 +197,16 @@ def test_pruning_sentence_judges_head_rows_against_the_zeroed_spread():
     assert "up to 90%" in text and "between 0.98x and 1.02x" in text and "to 7.4" in text
     assert "(0.98x to 1.02x, with the unpruned model) is this run's noise" in text
     assert "25% of the heads runs at 1.14x (faster than that noise), with F1 70.0 (-2.0)" in text
+    assert "reference" not in text
     shown = curve.assign(f1=[72.04, 51.7, 7.4, 69.96, 72.01])
     text = sentences.pruning_sentence(shown)
     assert "F1 70.0 (-2.0)" in text and "F1 72.0 (unchanged at one decimal)" in text
-    assert "differ by 0.01x, no more than the noise: this run cannot tell" in text
+    assert "differ by 0.01x, no more than that margin: this run cannot tell" in text
     noisy = curve.assign(questions_per_s=[50.0, 43.5, 55.5, 49.65, 49.9])
     text = sentences.pruning_sentence(noisy)
     assert "at 0.99x (within that noise)" in text and "cannot tell" in text
     apart = curve.assign(questions_per_s=[50.0, 49.0, 51.0, 57.0, 70.0])
-    assert "more than the noise." in sentences.pruning_sentence(apart)
+    assert "more than that margin." in sentences.pruning_sentence(apart)
     single = sentences.pruning_sentence(curve.drop(index=[2, 4]))
     assert "at 0.98x the" in single and "differ by" not in single
 
@@ -209,10 +231,29 @@ def test_distillation_defaults_sentence_with_and_without_the_selection_file():
     mixed = sentences.distillation_defaults_sentence(2.0, 0.5, selection_file((2.0, 0.5)))
     assert "weight 0.5 and the gold labels' 0.5" in mixed
     assert f"copied to `{sentences.SELECTION_FILE}`, holds 4 settings" in mixed
-    assert "1,000 validation questions: the best mean distilled F1, 55.0, is at T = 2" in mixed
+    assert "validation questions: the best distilled F1 (one pair each), 55.0, is at T = 2" in mixed
     assert mixed.endswith("alpha = 0.5, the defaults.")
     other = sentences.distillation_defaults_sentence(1.0, 1.0, selection_file((2.0, 0.5)))
-    assert "not the defaults" in other
+    assert "not the defaults: they would need changing" in other
+
+
+def test_distillation_defaults_sentence_weighs_the_settings_against_the_seed_noise():
+    close = selection_file((1.0, 1.0)).assign(distilled_f1=[44.28, 44.69, 43.454, 43.96])
+    text = sentences.distillation_defaults_sentence(1.0, 1.0, close, REFERENCE_PAIRS)
+    assert "best distilled F1 (one pair each), 44.7, is at T = 1, alpha = 1, the defaults." in text
+    assert "the 4 settings lie within 1.2 F1 of each other, against the 1.8 points" in text
+    assert "between 3 draws of data and seed" in text and "does not separate them" in text
+    assert "neither shows the defaults best nor gives ground to change them" in text
+    moved = close.assign(distilled_f1=[44.28, 43.0, 43.45, 43.96])
+    other = sentences.distillation_defaults_sentence(1.0, 1.0, moved, REFERENCE_PAIRS)
+    assert "not the defaults." in other and "need changing" not in other
+    apart = sentences.distillation_defaults_sentence(
+        1.0, 1.0, selection_file((1.0, 1.0)), REFERENCE_PAIRS
+    )
+    assert "the gap is larger than that noise" in apart and "neither" not in apart
+    repeated = pd.concat([close, close])
+    text = sentences.distillation_defaults_sentence(1.0, 1.0, repeated, REFERENCE_PAIRS)
+    assert "mean distilled F1" in text and "With one pair each" not in text
 
 
 REFERENCE_PAIRS = pd.DataFrame({"gold_only_f1": [37.63, 35.77, 36.11], "gain": [3.21, 4.5, 3.77]})
@@ -298,3 +339,106 @@ def test_gpu_sentence_picks_the_fastest_gpu_row():
     )
     text = sentences.gpu_sentence(rows)
     assert "fp16 at batch 256, 4000 questions/s, 80.0x" in text and "99.5%" in text
+
+
+def test_pruning_sentence_needs_a_margin_beyond_the_band_and_adds_the_reference():
+    # the audited run: zeroed 0.92x to 1.02x, heads 1.08x and 0.99x
+    curve = pd.DataFrame(
+        {
+            "method": ["none", "magnitude", "magnitude", "heads", "heads"],
+            "amount": [0.0, 0.3, 0.9, 0.25, 0.5],
+            "questions_per_s": [33.9, 34.6, 31.1, 36.6, 33.7],
+            "f1": [71.7, 68.2, 8.0, 71.7, 59.8],
+        }
+    )
+    reference = curve.assign(questions_per_s=[48.7, 49.6, 51.6, 55.4, 60.5])
+    text = sentences.pruning_sentence(curve, reference)
+    assert "1.08x (above that band by less than its width of 0.10x: not clearly faster)" in text
+    assert "faster than that noise), with" not in text
+    assert "0.99x (within that noise)" in text and "this run cannot tell" in text
+    assert "`benchmarks/reference/pruning.csv`" in text
+    assert "zeroed models 1.00x to 1.06x" in text
+    assert "25% of the heads removed 1.14x (faster than that noise)" in text
+    slow = curve.assign(questions_per_s=[33.9, 34.6, 31.1, 25.0, 33.7])
+    assert "0.74x (slower than that noise)" in sentences.pruning_sentence(slow)
+
+
+def bench_rows() -> pd.DataFrame:
+    """The six rows of the audited run's section 5 (speeds, F1 drops, memory)."""
+    return pd.DataFrame(
+        {
+            "variant": [sentences.BASELINE, "pytorch int8 dynamic", "pytorch int8, sensitive fp32",
+                        "onnxruntime fp32", "onnxruntime int8 dynamic", sentences.RECOMMENDED],
+            "p50_ms": [38.2, 28.3, 31.5, 32.4, 17.8, 21.0],
+            "batch1_speedup": [1.0, 1.35, 1.21, 1.18, 2.15, 1.82],
+            "questions_per_s": [31.2, 52.6, 51.2, 25.9, 53.8, 44.4],
+            "peak_extra_mb": [117.5, 107.3, 86.6, 280.0, 297.8, 301.8],
+            "linear_mb": [40.6, 10.6, 17.3, 40.5, 10.2, 16.9],
+            "size_mb": [86.1, 56.1, 62.8, 86.1, 55.9, 62.6],
+            "f1": [71.7, 69.5, 71.3, 71.7, 69.2, 70.9],
+            "f1_drop": [0.0, 2.15, 0.38, 0.0, 2.46, 0.78],
+        }
+    )  # fmt: skip
+
+
+def test_batched_sentence_separates_latency_from_throughput():
+    text = sentences.batched_sentence(bench_rows())
+    assert "fp32 1.18x at batch 1, 0.83x batched" in text
+    assert "every Linear layer in int8 1.59x at batch 1, 1.02x batched" in text
+    assert "faster at batch 1 in 3 of 3 pairs and slower in batches in 2" in text
+    assert "its lead is in one question's latency" in text and "reference" not in text
+    fast = bench_rows().assign(questions_per_s=[31.2, 52.6, 51.2, 40.0, 60.0, 60.0])
+    both = sentences.batched_sentence(fast, bench_rows())
+    assert "slower in batches in 0." in both and "In the committed reference: fp32 1.18x" in both
+
+
+def test_peak_memory_sentence_gives_ranges_per_backend():
+    reference = bench_rows().assign(peak_extra_mb=[0.0, 0.1, 0.0, 108.0, 217.8, 219.6])
+    text = sentences.peak_memory_sentence(bench_rows(), reference)
+    assert "Here 86.6 to 117.5 MB for PyTorch and 280.0 to 301.8 MB for ONNX Runtime" in text
+    assert "reference 0.0 to 0.1 MB for PyTorch and 108.0 to 219.6 MB" in text
+    assert "`bench.peak_rss_mb`" in text and "not across runs" in text
+
+
+def test_checks_sentence_explains_the_failed_best_ort_check():
+    reference = bench_rows().assign(f1_drop=[0.0, 3.17, 0.76, 0.0, 0.71, -0.59])
+    text = sentences.checks_sentence(bench_rows(), reference)
+    assert "the fastest ONNX Runtime row, onnxruntime int8 dynamic (2.15x), lost 2.46 F1" in text
+    assert f"so the best ORT row is {sentences.RECOMMENDED}, at 1.82x, under 2x" in text
+    assert "the reference's onnxruntime int8 dynamic lost 0.71 F1" in text
+    slow = bench_rows().assign(f1_drop=[0.0, 2.15, 0.38, 0.0, 0.5, 0.78])
+    slow.loc[4, "batch1_speedup"] = 1.9
+    assert "even the fastest ONNX Runtime row, onnxruntime int8 dynamic, runs at 1.90x" in (
+        sentences.checks_sentence(slow)
+    )
+    fine = bench_rows().assign(f1_drop=[0.0, 2.15, 0.38, 0.0, 0.5, 0.78])
+    assert sentences.checks_sentence(fine) == "Every int8 check passes on this run's table."
+    worse = bench_rows().assign(f1_drop=[0.0, 2.15, 0.38, 0.0, 2.46, 1.5])
+    worse.loc[5, ["batch1_speedup", "linear_mb"]] = [1.4, 30.0]
+    text = sentences.checks_sentence(worse)
+    assert (
+        f"{sentences.RECOMMENDED} runs at 1.40x the baseline's batch-1 speed, under the 1.5x"
+        in (text)
+    )
+    assert f"{sentences.RECOMMENDED}: F1 drop <= 1.0 lost" not in text
+    assert f"{sentences.RECOMMENDED} lost 1.50 F1 against fp32" in text
+    assert "keeps 0.74 of fp32's Linear bytes, over the 0.5 asked" in text
+
+
+def test_students_sentence_compares_with_teacher_and_int8():
+    students = pd.DataFrame(
+        {
+            "variant": [sentences.BASELINE, "student distilled", "student gold only"],
+            "batch1_speedup": [1.0, 1.72, 1.80],
+            "size_mb": [86.1, 65.8, 65.8],
+            "f1": [71.7, 38.3, 35.1],
+        }
+    )
+    text = sentences.students_sentence(students, bench_rows())
+    assert "teacher (pytorch fp32, F1 71.7, 86.1 MB)" in text
+    assert "student distilled 1.72x, F1 38.3; student gold only 1.80x, F1 35.1" in text
+    assert "65.8 MB each" in text and "runs at 1.82x with F1 -0.78" in text
+    assert "int8 gives up 0.80 F1 where the students give up 33.4 or more" in text
+    assert "no lower than the slower student's" in text
+    slow = bench_rows().assign(batch1_speedup=[1.0, 1.35, 1.21, 1.18, 2.15, 1.5])
+    assert "slower student" not in sentences.students_sentence(students, slow)

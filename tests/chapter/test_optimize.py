@@ -184,14 +184,17 @@ def test_int8_bytes_sentence_accounts_for_what_does_not_shrink():
     assert "MB" in sentences.int8_bytes_sentence(fp32, big, "model")
 
 
+def pruning_curve(amounts: list[float], speeds: list[float], f1: list[float]) -> pd.DataFrame:
+    """A pruning table: the unpruned model, two magnitude rows, two head rows."""
+    return pd.DataFrame({
+        "method": ["none", "magnitude", "magnitude", "heads", "heads"],
+        "amount": amounts, "questions_per_s": speeds, "f1": f1,
+    })  # fmt: skip
+
+
 def test_pruning_sentence_judges_head_rows_against_the_zeroed_spread():
-    curve = pd.DataFrame(
-        {
-            "method": ["none", "magnitude", "magnitude", "heads", "heads"],
-            "amount": [0.0, 0.5, 0.9, 0.25, 0.5],
-            "questions_per_s": [50.0, 49.0, 51.0, 57.0, 57.5],
-            "f1": [72.0, 51.7, 7.4, 70.0, 60.0],
-        }
+    curve = pruning_curve(
+        [0.0, 0.5, 0.9, 0.25, 0.5], [50.0, 49.0, 51.0, 57.0, 57.5], [72.0, 51.7, 7.4, 70.0, 60.0]
     )
     text = sentences.pruning_sentence(curve)
     assert "up to 90%" in text and "between 0.98x and 1.02x" in text and "to 7.4" in text
@@ -343,13 +346,8 @@ def test_gpu_sentence_picks_the_fastest_gpu_row():
 
 def test_pruning_sentence_needs_a_margin_beyond_the_band_and_adds_the_reference():
     # the audited run: zeroed 0.92x to 1.02x, heads 1.08x and 0.99x
-    curve = pd.DataFrame(
-        {
-            "method": ["none", "magnitude", "magnitude", "heads", "heads"],
-            "amount": [0.0, 0.3, 0.9, 0.25, 0.5],
-            "questions_per_s": [33.9, 34.6, 31.1, 36.6, 33.7],
-            "f1": [71.7, 68.2, 8.0, 71.7, 59.8],
-        }
+    curve = pruning_curve(
+        [0.0, 0.3, 0.9, 0.25, 0.5], [33.9, 34.6, 31.1, 36.6, 33.7], [71.7, 68.2, 8.0, 71.7, 59.8]
     )
     reference = curve.assign(questions_per_s=[48.7, 49.6, 51.6, 55.4, 60.5])
     text = sentences.pruning_sentence(curve, reference)

@@ -48,12 +48,17 @@ def test_domain_slice_figure_has_one_bar_group_per_set():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
 
 
-def test_domain_slice_figure_leaves_out_small_slices_and_says_so():
-    long = pd.DataFrame({
+def two_set_slices(small: list[bool]) -> pd.DataFrame:
+    """Question-word slices of sets a and b (what, why each), flagged `small` as given."""
+    return pd.DataFrame({
         "set": ["a", "a", "b", "b"], "slice": "question_word", "value": ["what", "why"] * 2,
         "f1": [80.0, 70.0, 60.0, 0.0], "f1_low": [78.0, 65.0, 55.0, 0.0],
-        "f1_high": [82.0, 75.0, 65.0, 0.0], "small": [False, False, False, True],
+        "f1_high": [82.0, 75.0, 65.0, 0.0], "small": small,
     })  # fmt: skip
+
+
+def test_domain_slice_figure_leaves_out_small_slices_and_says_so():
+    long = two_set_slices([False, False, False, True])
     ax = plots.plot_domain_slices(long, "question_word").get_axes()[0]
     heights = [p.get_height() for p in ax.patches]
     assert [round(h) for h in heights[:3]] == [80, 70, 60] and np.isnan(heights[3])
@@ -61,11 +66,7 @@ def test_domain_slice_figure_leaves_out_small_slices_and_says_so():
 
 
 def test_domain_slice_figure_drops_values_without_bars_and_names_the_column_in_words():
-    long = pd.DataFrame({
-        "set": ["a", "a", "b", "b"], "slice": "question_word", "value": ["what", "why"] * 2,
-        "f1": [80.0, 70.0, 60.0, 0.0], "f1_low": [78.0, 65.0, 55.0, 0.0],
-        "f1_high": [82.0, 75.0, 65.0, 0.0], "small": [False, True, False, True],
-    })  # fmt: skip
+    long = two_set_slices([False, True, False, True])
     ax = plots.plot_domain_slices(long, "question_word").get_axes()[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["what"]
     assert [round(p.get_height()) for p in ax.patches] == [80, 60]

@@ -640,7 +640,7 @@ def settings_noise(settings: pd.DataFrame, reference_pairs: pd.DataFrame | None)
     """Whether single pairs can separate the settings: their spread against the seed noise.
 
     The yardstick is how far the gold-only student alone moves between the draws of data and
-    seed of the committed `distillation.csv` (`_gold_spread`), as in the README's rendering
+    seed of the committed `distillation.csv` (`_gold_spread`); the README renders it too
     (`qa_utils.workflow.readme.settings_noise_text`). Empty when a setting has several pairs,
     when there is one setting, or without that file.
     """

@@ -553,25 +553,16 @@ def distillation_choice_sentence(root: Path) -> str:
 
 
 def settings_noise_text(settings: pd.DataFrame, root: Path) -> str:
-    """Whether single pairs can separate the settings: their spread against the reference's.
+    """Whether single pairs can separate the settings: `chapter.optimize.settings_noise`.
 
     The yardstick is how far the gold-only student alone moves between draws of data and seed
     in the committed `distillation.csv` (an earlier teacher; the student's noise is the point).
     """
+    from qa_utils.chapter.optimize import settings_noise
+
     source = REFERENCE / "distillation.csv"
-    if settings["pairs"].max() > 1 or len(settings) < 2 or not (root / source).is_file():
-        return ""
-    gold = read_csv(root, source)["gold_only_f1"]
-    spread = round(settings["f1"].max(), 1) - round(settings["f1"].min(), 1)
-    draws = round(gold.max(), 1) - round(gold.min(), 1)
-    compared = (
-        f"the {len(settings)} settings lie within {spread:.1f} F1 of each other, against the "
-        f"{draws:.1f} points the gold-only student alone moves between {len(gold)} draws of "
-        f"data and seed (`{source.name}`)"
-    )
-    if spread < draws:
-        return f" With one pair each, {compared}: this run does not separate them."
-    return f" With one pair each, {compared}: the gap is larger than that noise."
+    pairs = read_csv(root, source) if (root / source).is_file() else None
+    return settings_noise(settings, pairs)
 
 
 # --- benchmarks/reference ------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 Splits SQuADShifts' Amazon reviews by product (`qa_utils.robustness.adapt.split_by_group`: a
 pool to draw labels from, validation products, unseen test products), continues fine-tuning
-the model on n pool questions (three seeds per size, the profile's training settings) and
-scores every adapted model, and the unadapted one (size 0), on the test products and on a
-fixed seeded subset of SQuAD v1.1 dev (forgetting). With `--tune-rates`, the learning rate is
-first checked on the validation products (never the test ones): the profile's rate is kept
-unless another beats it with a paired 95% interval above zero.
+the model on n pool questions (three seeds per size, the profile's training settings at
+adaptation's own rate) and scores every adapted model, and the unadapted one (size 0), on the
+test products and on a fixed seeded subset of SQuAD v1.1 dev (forgetting). With
+`--tune-rates`, the learning rate is first checked on the validation products (never the test
+ones): `adapt.LEARNING_RATE` is kept unless another beats it with a paired 95% interval above
+zero.
 
 Every point is kept under `--out` (models and per-question scores), so the curve can be built
 in several runs (`--sizes 500`, then `--sizes 2000 --seeds 0 1`, ...): each run prints and
@@ -97,7 +98,7 @@ def validation_sets(args: argparse.Namespace, split: adapt.DomainSplit) -> dict[
 def tune(args: argparse.Namespace, split: adapt.DomainSplit) -> float:
     """Adapt on the tuning sample at each rate, score the validation sets, keep the choice."""
     validation = validation_sets(args, split)
-    default = args.profile.learning_rate
+    default = adapt.LEARNING_RATE
     sample = adapt.draw_sample(split.pool, args.tune_size, TUNE_SEED)
     scores = {}
     for rate in dict.fromkeys([default, *args.tune_rates]):
@@ -209,7 +210,7 @@ def tuning_lines(out: Path, size: int) -> list[str]:
     """The validation check of the learning rate, if one was run."""
     path = out / "tuning.csv"
     if not path.is_file():
-        return ["no learning-rate check was run: the profile's rate"]
+        return ["no learning-rate check was run: adaptation's default rate"]
     table, choice = read_table(path), json.loads((out / "choice.json").read_text("utf-8"))
     lines = [f"learning-rate check on the validation products ({size} pool questions, "
              f"seed {TUNE_SEED}; 0 = unadapted):",
@@ -219,7 +220,7 @@ def tuning_lines(out: Path, size: int) -> list[str]:
         paired = interval(row, "change", True) if row.learning_rate else ""
         f1 = interval(row, "f1") if row.learning_rate else f"{row.f1:.1f}"
         lines.append(f"{row.learning_rate:>8g} {f1:>24} {paired:>26} {row.squad_val_f1:>12.1f}")
-    lines.append(f"chosen: {choice['learning_rate']:g} (profile's: {choice['default']:g})")
+    lines.append(f"chosen: {choice['learning_rate']:g} (default: {choice['default']:g})")
     return lines
 
 
@@ -282,7 +283,7 @@ def main() -> None:
     check_config(args)
     started = time.perf_counter()
     split, tests = load_data(args)
-    rate = args.profile.learning_rate
+    rate = adapt.LEARNING_RATE
     if args.tune_rates:
         rate = tune(args, split)
     elif (args.out / "choice.json").is_file():

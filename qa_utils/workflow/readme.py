@@ -487,7 +487,7 @@ def learning_rate_sentence(root: Path) -> str:
     quick = get_profile("quick")
     table = read_csv(root, REFERENCE / "learning_rate.csv").sort_values("learning_rate")
     first = table.iloc[0]
-    default, now = float(first.profile_rate), rate_text(quick.learning_rate)
+    default = float(first.profile_rate)
     chosen = float(table.loc[table["chosen"], "learning_rate"].iloc[0])
     text = (
         f"The quick profile's learning rate was checked there (`benchmarks/learning_rate.py`, "
@@ -506,11 +506,26 @@ def learning_rate_sentence(root: Path) -> str:
         )
     else:
         text += rate_caveats(table, chosen, quick.train_questions)
-    if quick.learning_rate != default:
-        return text + f" (The check was run for {rate_text(default)}; the profile now says {now}.)"
-    if chosen != default:
-        return text + f" The profile still says {now}: its model would need retraining."
-    return text + f" The profile keeps {now}."
+    return text + rate_outcome(default, chosen, quick.learning_rate)
+
+
+def rate_outcome(default: float, chosen: float, now: float) -> str:
+    """What the profile did with the check: kept its rate, took the chosen one, or not yet.
+
+    >>> rate_outcome(1e-4, 2e-4, 2e-4)
+    ' The quick profile now says 2e-4, the rate the check chose (it said 1e-4 when checked).'
+    """
+    if now == chosen == default:
+        return f" The profile keeps {rate_text(now)}."
+    if now == chosen:
+        return (
+            f" The quick profile now says {rate_text(now)}, the rate the check chose (it said "
+            f"{rate_text(default)} when checked)."
+        )
+    return (
+        f" The profile says {rate_text(now)}, not the rate the check chose: its model would need "
+        "retraining."
+    )
 
 
 def pairs_text(pairs: int) -> str:

@@ -301,7 +301,10 @@ def write_learning_rates(
         ({1e-4: 62.0, 2e-4: 64.0}, 2e-4, "2e-4 beat 1e-4 by +2.0 F1 [+1.5, +2.5], a paired 95%"),
     ],
 )
-def test_the_learning_rate_verdict_follows_the_committed_check(tmp_path, f1, chosen, verdict):
+def test_the_learning_rate_verdict_follows_the_committed_check(
+    tmp_path, monkeypatch, f1, chosen, verdict
+):
+    quick_rate(monkeypatch, 1e-4)
     write_learning_rates(tmp_path, f1, chosen)
     text = readme.learning_rate_sentence(tmp_path)
     assert "4,000 training questions per rate, 2,000 validation questions" in text
@@ -311,10 +314,38 @@ def test_the_learning_rate_verdict_follows_the_committed_check(tmp_path, f1, cho
     assert "whether the ranking holds at the profile's budget is not tested" in text
 
 
+def quick_rate(monkeypatch: pytest.MonkeyPatch, rate: float) -> None:
+    """The quick profile with learning rate `rate`."""
+    from dataclasses import replace
+
+    from qa_utils.project import config
+
+    monkeypatch.setitem(
+        config.PROFILES, "quick", replace(config.PROFILES["quick"], learning_rate=rate)
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "ending"),
+    [
+        (1e-4, "The profile says 1e-4, not the rate the check chose: its model would need"),
+        (2e-4, "The quick profile now says 2e-4, the rate the check chose (it said 1e-4 when"),
+        (5e-5, "The profile says 5e-5, not the rate the check chose"),
+    ],
+)
+def test_the_sentence_says_what_the_profile_did_with_the_check(
+    tmp_path, monkeypatch, profile, ending
+):
+    quick_rate(monkeypatch, profile)
+    write_learning_rates(tmp_path, {1e-4: 62.0, 2e-4: 64.0}, 2e-4)
+    assert ending in readme.learning_rate_sentence(tmp_path)
+
+
 @pytest.mark.parametrize("full_chosen", [1e-4, 2e-4])
-def test_the_check_at_the_profiles_own_budget_decides(tmp_path, full_chosen):
+def test_the_check_at_the_profiles_own_budget_decides(tmp_path, monkeypatch, full_chosen):
     from qa_utils.project.config import get_profile
 
+    quick_rate(monkeypatch, 1e-4)
     write_learning_rates(tmp_path, {1e-4: 62.0, 2e-4: 64.0}, 2e-4)
     full = {1e-4: 70.0, 2e-4: 71.0 if full_chosen == 2e-4 else 69.5}
     stem = f"learning_rate_{get_profile('quick').train_questions}"

@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     curves = learning_curves(runs)
     machine = platform.processor() or platform.machine()
     header = (
-        f"profile {args.profile} ({args.epochs:g} epoch), dev subset: {len(dev):,} questions of "
+        f"profile {args.profile} ({args.epochs:g} epoch, learning rate "
+        f"{get_profile(args.profile).learning_rate:g}), dev subset: {len(dev):,} questions of "
         f"SQuAD v1.1 dev (seed {args.seed}); {args.threads} threads, {machine}, "
         f"torch {torch.__version__}"
     )

@@ -5,28 +5,24 @@ alpha * KL(softmax(teacher / T) || softmax(student / T)) * T^2 + (1 - alpha) * c
 against the gold token positions. The T^2 keeps the soft term's gradients on the same scale
 as the hard term's whatever the temperature.
 
-The defaults, T = 1 and alpha = 1 (the teacher's spans alone), come from a side-by-side run on
-the quick profile: teacher MiniLM-L6 (dev F1 ~71), 3-layer student, 2,000 training questions,
-one epoch at lr 1e-4, scored on 1,000 dev questions. Against the gold-only student (F1 46.1),
-T = 2 / alpha = 0.5 gained +1.3 F1, T = 2 / alpha = 1 +2.6, T = 1 / alpha = 1 +3.1 (one pair
-each: `python -m benchmarks.distillation --model MODEL --sizes 2000 --repeats 1 --temperature T
---alpha A`). With this little data a whole distribution over positions teaches more than one
-gold token, and T = 1 keeps its mass on the few plausible spans instead of spreading it over 384.
-Those runs scored the students on the dev set, before the validation split existed; the choice
-belongs on the validation split, which `python -m benchmarks.distillation --model runs/quick/model
+The defaults, T = 1 and alpha = 1 (the teacher's spans alone), were first chosen from
+side-by-side runs on the dev set, before the validation split existed; they were re-checked on
+the validation split with `python -m benchmarks.distillation --model runs/quick/model
 --select-on validation --temperature 1,2 --alpha 0.5,1 --sizes 2000 --repeats 1 --out
-runs/distill-select` scores (its default) to re-derive it. The `distillation_sizes.csv` it writes
-to `runs/distill-select`, copied to `benchmarks/reference/distillation_selection.csv`, is the
-committed record of that check. The quick model never trained on the validation articles (`qa_utils
-train` draws from the articles outside `split_validation`); a teacher fine-tuned elsewhere may
-have, and the students, which start from its layers, would carry that in.
+runs/distill-select`, whose `distillation_sizes.csv`, copied to
+`benchmarks/reference/distillation_selection.csv`, is the committed record (the README and
+notebook 05 render what it found; no figure is typed here). With little data a whole
+distribution over positions can teach more than one gold token, and T = 1 keeps its mass on the
+few plausible spans instead of spreading it over 384. The quick model never trained on the
+validation articles (`qa_utils train` draws from the articles outside `split_validation`); a
+teacher fine-tuned elsewhere may have, and the students, which start from its layers, would
+carry that in. Students train with the profile's settings, learning rate included.
 
 One pair of students is one sample: the gold-only student alone moves from one draw of data
 and seed to the next (its `gold_only_f1` in benchmarks/reference/distillation.csv). Hence
-`repeated_comparison`, which repeats the pair on fresh draws and seeds and reports every gain.
-Three pairs per size (`python -m benchmarks.distillation`): 500 questions +3.1 mean (smallest
-+2.8), 1,000 +3.8 (+3.2), 2,000 +2.5 (+1.4): with more gold labels the gold-only student
-catches up.
+`repeated_comparison`, which repeats the pair on fresh draws and seeds and reports every gain
+(`python -m benchmarks.distillation`: three pairs per size; the committed `distillation.csv`
+holds them).
 """
 
 from __future__ import annotations

@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             alpha,
         )
         setting = {"temperature": temperature, "alpha": alpha, "scored_on": args.select_on,
-                   "scored_questions": len(scored)}  # fmt: skip
+                   "scored_questions": len(scored),
+                   "learning_rate": profile.learning_rate}  # fmt: skip
         tables.append(table.assign(**setting))
         atomic_write_table(out / "distillation_sizes.csv", pd.concat(tables, ignore_index=True))
         print(table.round(2).to_markdown(index=False), flush=True)

@@ -84,8 +84,8 @@ def trend_clause(before: np.ndarray, late: np.ndarray) -> str:
     trend = "still falling" if high < 0 else "rising" if low > 0 else "nearly flat"
     return (
         f"Over the last fifth of the run it is {trend}: the mean of the last {len(late)} logged "
-        f"values is {late.mean():.2f} against {before.mean():.2f} for the {len(before)} before "
-        f"them (difference {difference:+.2f}, 95% interval {low:+.2f} to {high:+.2f}, Welch's "
+        f"values is {late.mean():.3f} against {before.mean():.3f} for the {len(before)} before "
+        f"them (difference {difference:+.3f}, 95% interval {low:+.3f} to {high:+.3f}, Welch's "
         f"t-test {p_phrase(p_value)})."
     )
 

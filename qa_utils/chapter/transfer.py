@@ -145,8 +145,9 @@ def gain_verdict(gains: pd.DataFrame) -> str:
     """Which budgets' gains are beyond sampling noise, naming those whose interval holds zero."""
     clear, worse = gains["gain_low"] > 0, gains["gain_high"] < 0
     if clear.all():
+        budgets = "this budget" if len(gains) == 1 else "every budget"
         return (
-            "the gain is larger than sampling noise at every budget: from the same questions and "
+            f"the gain is larger than sampling noise at {budgets}: from the same questions and "
             "steps, the pre-trained weights learn the task faster than the same architecture from "
             "scratch"
         )

@@ -63,8 +63,8 @@ def test_a_drop_within_the_noise_is_nearly_flat():
     """The audited quick run: 1.89 to 1.80 over 40 logged values each, spread ~0.21."""
     losses = [5.0] * 120 + _window(1.89, 0.21, 40) + _window(1.80, 0.21, 40)
     sentence = loss_curve_sentence(_history(losses), mean_loss=2.4)
-    assert "nearly flat: the mean of the last 40 logged values is 1.80 against 1.89" in sentence
-    assert "95% interval -0.18 to +0.00" in sentence and "p = 0.062" in sentence
+    assert "nearly flat: the mean of the last 40 logged values is 1.800 against 1.890" in sentence
+    assert "95% interval -0.185 to +0.005" in sentence and "p = 0.062" in sentence
 
 
 def test_a_rising_curve_says_so():

@@ -50,7 +50,9 @@ def test_gain_is_paired_and_the_sentence_says_it_is_clear(runs):
     expected = runs[0].records["f1"].mean() - runs[1].records["f1"].mean()
     assert gains.loc[0, "f1_gain"] == pytest.approx(expected)
     assert gains.loc[0, "gain_low"] > 0
-    assert "larger than sampling noise at every budget" in gain_sentence(gains)
+    assert "larger than sampling noise at this budget" in gain_sentence(gains)
+    two = pd.concat([gains, gains.assign(train_questions=gains["train_questions"] * 2)])
+    assert "larger than sampling noise at every budget" in gain_sentence(two)
 
 
 def test_sentence_says_when_the_runs_cannot_tell_the_starts_apart(runs):

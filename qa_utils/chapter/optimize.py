@@ -653,7 +653,8 @@ def settings_noise(settings: pd.DataFrame, reference_pairs: pd.DataFrame | None)
     compared = (
         f"the {len(settings)} settings lie within {spread:.1f} F1 of each other, against the "
         f"{draws:.1f} points the gold-only student alone moves between {len(reference_pairs)} "
-        "draws of data and seed (`distillation.csv`)"
+        "draws of data and seed (`distillation.csv`: an earlier teacher"
+        f"{_pair_size(reference_pairs)})"
     )
     if spread < draws:
         return f" With one pair each, {compared}: this run does not separate them."
@@ -721,7 +722,35 @@ def distillation_defaults_sentence(
             if noise.endswith("does not separate them.")
             else ""
         )
+        + selection_rate_text(selection)
     )
+
+
+def selection_rate_text(selection: pd.DataFrame) -> str:
+    """The learning rate the check's teacher and students trained at, against the profile's now.
+
+    >>> selection_rate_text(pd.DataFrame({"learning_rate": [1e-4]}))[:55]
+    ' The check ran at learning rate 1e-4 (teacher and stude'
+    """
+    from qa_utils.project.config import get_profile, rate_text
+
+    if "learning_rate" not in selection:
+        return ""
+    rate, now = float(selection["learning_rate"].iloc[0]), get_profile("quick").learning_rate
+    text = f" The check ran at learning rate {rate_text(rate)} (teacher and students trained at it)"
+    if rate == now:
+        return text + "."
+    return (
+        f"{text}, the quick profile's rate at the time; it was not repeated at the profile's "
+        f"current {rate_text(now)}."
+    )
+
+
+def _pair_size(reference_pairs: pd.DataFrame) -> str:
+    """', N training questions per pair' when the pairs record it."""
+    if "questions" not in reference_pairs:
+        return ""
+    return f", {int(reference_pairs['questions'].iloc[0]):,} training questions per pair"
 
 
 def _gold_spread(reference_pairs: pd.DataFrame) -> tuple[float, float, float]:

@@ -159,6 +159,15 @@ PROFILES: dict[str, Profile] = {
 PROFILE_NAMES = (*PROFILES, "auto")
 
 
+def rate_text(rate: float) -> str:
+    """A learning rate as the README and the notebooks write it.
+
+    >>> rate_text(0.0001), rate_text(5e-05)
+    ('1e-4', '5e-5')
+    """
+    return f"{rate:.0e}".replace("e-0", "e-")
+
+
 def _has_gpu() -> bool:
     # torch loads only to resolve "auto" (seconds): --help, scoring and settings need none.
     import torch

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from qa_utils.project.config import rate_text
 from qa_utils.project.io import atomic_write_text
 from qa_utils.project.paths import REPO_ROOT
 
@@ -401,15 +402,6 @@ def render_validation_split(root: Path) -> str:
     )
 
 
-def rate_text(rate: float) -> str:
-    """A learning rate as the README writes it.
-
-    >>> rate_text(0.0001), rate_text(5e-05)
-    ('1e-4', '5e-5')
-    """
-    return f"{rate:.0e}".replace("e-0", "e-")
-
-
 def rate_caveats(table: pd.DataFrame, chosen: float, profile_questions: int) -> str:
     """What the check leaves open: a rate at the grid's edge, a smaller training budget.
 
@@ -535,6 +527,7 @@ def pairs_text(pairs: int) -> str:
 
 def distillation_choice_sentence(root: Path) -> str:
     """The distillation setting chosen on validation (`distillation_selection.csv`)."""
+    from qa_utils.chapter.optimize import selection_rate_text
     from qa_utils.training.distill import ALPHA, TEMPERATURE
 
     if not (root / REFERENCE / "distillation_selection.csv").is_file():
@@ -563,7 +556,7 @@ def distillation_choice_sentence(root: Path) -> str:
         f"training questions, {int(table.scored_questions.iloc[0]):,} validation questions, "
         f"{pairs_text(int(settings.pairs.max()))} of students per setting): distilled F1 "
         f"{scores}; the best, T = {best.temperature:g} and alpha = {best.alpha:g}, is {verdict}."
-        f"{settings_noise_text(settings, root)}"
+        f"{settings_noise_text(settings, root)}{selection_rate_text(table)}"
     )
 
 

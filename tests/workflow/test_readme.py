@@ -203,7 +203,7 @@ def test_the_profile_table_follows_the_profiles_and_the_training_pool(tmp_path, 
 
     text = readme.render_profiles(tmp_path)
     assert "| `full` | `bert-base-uncased` (Hub) | all 84,150 | 3 | 2e-5 | 16 | 384 / 128 |" in text
-    assert "| `quick` | embedded MiniLM-L6-H384 | 16,000 questions | 1 | 1e-4 | 16 |" in text
+    assert "| `quick` | embedded MiniLM-L6-H384 | 16,000 questions | 1 | 2e-4 | 16 |" in text
     assert "holds out 17 of the 442 articles in practice (3.8%), with 3,449 questions" in text
     quick = dataclasses.replace(PROFILES["quick"], train_questions=8000, learning_rate=5e-5)
     monkeypatch.setitem(PROFILES, "quick", quick)

@@ -105,9 +105,21 @@ def format_p_value(p_value: float, n_resamples: int) -> str:
     >>> format_p_value(40 / 1001, 1000), format_p_value(1.0, 1000)
     ('p = 0.040', 'p = 1.000')
     """
+    short = short_p_value(p_value, n_resamples)
+    if "≤" in short:
+        return f"{short} (the smallest {n_resamples:,} resamples can give)"
+    return short
+
+
+def short_p_value(p_value: float, n_resamples: int) -> str:
+    """`format_p_value` without its explanation, for figure labels and table cells.
+
+    >>> short_p_value(1 / 1001, 1000), short_p_value(0.35, 1000), short_p_value(4e-4, 10_000)
+    ('p ≤ 0.001', 'p = 0.350', 'p = 4.0e-04')
+    """
     floor = 1 / (n_resamples + 1)
     if p_value <= floor * (1 + 1e-9):
-        return f"p ≤ {floor:.2g} (the smallest {n_resamples:,} resamples can give)"
+        return f"p ≤ {floor:.2g}"
     return f"p = {p_value:.3f}" if p_value >= 0.001 else f"p = {p_value:.1e}"
 
 

@@ -4,7 +4,8 @@ Each function turns a table the notebook already has into the few values a sente
 the largest off-diagonal cells of the answer-type confusion, the two answer-type labellers
 side by side and where they disagree, a verdict on a slice against the rest, the cost of
 blanking answers, the calibration gaps, the committed benchmark outputs shown beside the
-notebook's smaller runs, and the sentences on the name swap and on memorisation.
+notebook's smaller runs, and the sentences on the error categories, the name swap and on
+memorisation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import pandas as pd
 
 from qa_utils.analysis.answer_types import ANSWER_TYPES
 from qa_utils.analysis.domains import holm
-from qa_utils.analysis.stats import format_p_value, unpaired_difference
+from qa_utils.analysis.stats import (
+    SpreadTest,
+    format_p_value,
+    short_p_value,
+    unpaired_difference,
+)
 from qa_utils.project.io import read_table
 from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.memorisation import SAME_ARTICLES, UNSEEN_ARTICLES
@@ -169,6 +175,22 @@ def verdict_line(name: str, verdict: SliceVerdict) -> str:
     )
 
 
+def error_split_sentence(errors: pd.DataFrame) -> str:
+    """The bars of `plots.plot_error_categories` in words, categories with answers only.
+
+    Category names contain commas ("wrong span, gold sentence"), so the items are separated
+    by semicolons.
+
+    >>> split = pd.DataFrame({"category": ["exact match", "wrong span, gold sentence", "x"],
+    ...                       "share": [0.6, 0.4, 0.0]})
+    >>> error_split_sentence(split)
+    'The bars show how the answers split: exact match 60%; wrong span, gold sentence 40%.'
+    """
+    shares = errors.set_index("category")["share"]
+    items = "; ".join(f"{name} {share:.0%}" for name, share in shares.items() if share > 0)
+    return f"The bars show how the answers split: {items}."
+
+
 def blanking_sentence(comparison: pd.DataFrame, n_resamples: int) -> str:
     """What blanking answers costs in EM and F1 (`analysis.tables.compare_tables`, ours first).
 
@@ -196,8 +218,9 @@ def blanking_sentence(comparison: pd.DataFrame, n_resamples: int) -> str:
         else "F1 loses no more than EM: none of the blanked answers was a partial overlap."
     )
     return (
-        f"The figure shows F1 of both versions with the paired interval of their difference: "
-        f"blanking every tenth answer costs {costs[0]} and {costs[1]}, {tested}. {partial}"
+        f"The figure shows the paired differences (ours minus the blanked copy) in EM and in F1, "
+        f"each with its 95% paired-bootstrap interval: blanking every tenth answer costs "
+        f"{costs[0]} and {costs[1]}, {tested}. {partial}"
     )
 
 
@@ -242,19 +265,24 @@ def reference_output(name: str, folder: Path = REFERENCE_DIR) -> pd.DataFrame | 
     return read_table(path) if path.is_file() else None
 
 
-Interval = tuple[str, str, str]
-"""Column names of a value and its interval ends: ("f1", "f1_low", "f1_high")."""
+Interval = tuple[str, str, str] | str
+"""Column names of a value and its interval ends: ("f1", "f1_low", "f1_high"), or of a value
+shown without an interval: "auc_confidence"."""
 
 
 def with_intervals(table: pd.DataFrame, key: str, columns: dict[str, Interval]) -> pd.DataFrame:
-    """One text column "value [low, high]" per measure, indexed by `key`, with n.
+    """One text column "value [low, high]" (or "value") per measure, indexed by `key`, with n.
 
     >>> t = pd.DataFrame({"g": ["a"], "n": [9], "f1": [70.0], "lo": [60.0], "hi": [80.5]})
-    >>> with_intervals(t, "g", {"F1": ("f1", "lo", "hi")}).to_dict("records")
-    [{'n': 9, 'F1': '70.00 [60.00, 80.50]'}]
+    >>> with_intervals(t, "g", {"F1": ("f1", "lo", "hi"), "F1 alone": "f1"}).to_dict("records")
+    [{'n': 9, 'F1': '70.00 [60.00, 80.50]', 'F1 alone': '70.00'}]
     """
     out = pd.DataFrame({"n": table["n"].to_numpy()}, index=table[key].rename(None))
-    for name, (value, low, high) in columns.items():
+    for name, spec in columns.items():
+        if isinstance(spec, str):
+            out[name] = [f"{v:.2f}" for v in table[spec]]
+            continue
+        value, low, high = spec
         out[name] = [
             f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else f"{v:.2f}"
             for v, lo, hi in zip(table[value], table[low], table[high], strict=True)
@@ -296,10 +324,16 @@ def name_swap_sentence(
         f"{format_p_value(row['p_value'], n_resamples)})."
     )
     if excluded.empty:
+        widest = table.loc[(table["high"] - table["low"]).idxmax()]
+        reach = float(table[["low", "high"]].abs().to_numpy().max())
         found = (
             f"None of the {tests} contrasts ({', '.join(table.index)}) has an interval that "
-            f"excludes 0: no difference between the groups shows (the intervals are not "
-            f"corrected for multiple testing, which would only widen them)."
+            f"excludes 0, so no difference between the groups shows; but the widest interval, "
+            f"{widest.name} [{widest['low']:+.2f}, {widest['high']:+.2f}], spans "
+            f"{widest['high'] - widest['low']:.2f} points, and differences of up to "
+            f"{reach:.2f} points lie inside the intervals: differences of that size cannot be "
+            f"ruled out on {int(row['n']):,} questions (the intervals are not corrected for "
+            f"multiple testing, which would only widen them)."
         )
     else:
         named = "; ".join(
@@ -341,10 +375,60 @@ def membership_sentence(table: pd.DataFrame, where: str) -> str:
     risk = "little" if auc < 0.55 else "a weak signal" if auc < 0.65 else "a clear signal"
     return (
         f"{where}: F1 on the training questions minus F1 on unseen questions of the same "
-        f"articles is {same['gap']:+.1f} [{same['gap_low']:+.1f}, {same['gap_high']:+.1f}], and "
-        f"minus F1 on unseen articles {other['gap']:+.1f} [{other['gap_low']:+.1f}, "
-        f"{other['gap_high']:+.1f}]. An attacker who calls a question 'trained' when the model is "
-        f"confident reaches a membership AUC of {auc:.2f} against unseen questions of the same "
-        f"articles (0.5 is chance), so the answers reveal {risk} about which questions it was "
-        f"trained on."
+        f"articles is {gap_text(same)}, and minus F1 on unseen articles {gap_text(other)}. An "
+        f"attacker who calls a question 'trained' when the model is confident reaches a "
+        f"membership AUC of {auc:.2f} against unseen questions of the same articles (0.5 is "
+        f"chance), so the answers reveal {risk} about which questions it was trained on."
     )
+
+
+def signed(value: float) -> str:
+    """A value with its sign to 2 decimals, without the sign where it rounds to 0.
+
+    >>> signed(7.071), signed(-0.004), signed(-1.5)
+    ('+7.07', '0.00', '-1.50')
+    """
+    text = f"{value:+.2f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def gap_text(row: pd.Series) -> str:
+    """A memorisation gap with its interval, saying so when the interval includes 0.
+
+    >>> gap_text(pd.Series({"gap": 7.07, "gap_low": -0.01, "gap_high": 14.47}))
+    '+7.07 [-0.01, +14.47] (the interval includes 0: this sample does not tell it from no gap)'
+    >>> gap_text(pd.Series({"gap": 8.6, "gap_low": 1.3, "gap_high": 15.8}))
+    '+8.60 [+1.30, +15.80]'
+    """
+    low, high = row["gap_low"], row["gap_high"]
+    text = f"{signed(row['gap'])} [{signed(low)}, {signed(high)}]"
+    if low <= 0 <= high:
+        text += " (the interval includes 0: this sample does not tell it from no gap)"
+    return text
+
+
+def parity_table(
+    spread: SpreadTest,
+    reference: pd.DataFrame | None,
+    n_resamples: int,
+    reference_resamples: int = 1000,
+) -> pd.DataFrame:
+    """The permutation test of the per-article spread, this run beside the benchmark.
+
+    The p-value is shown as text ("≤ 0.001" at the floor 1 / (n + 1) of its resamples, where
+    it is a bound, not an exact value), the other numbers rounded to 4 decimals.
+
+    Args:
+        spread: This run's `analysis.stats.group_spread_test`.
+        reference: The committed benchmark's row (benchmarks/reference/fairness_parity.csv).
+        n_resamples: Permutations behind this run's p-value.
+        reference_resamples: Permutations behind the benchmark's (its default, 1,000).
+    """
+    rows = {"this run": (vars(spread), n_resamples)}
+    if reference is not None:
+        rows["benchmark"] = (reference.iloc[0].to_dict(), reference_resamples)
+    table = pd.DataFrame({name: values for name, (values, _) in rows.items()}).T
+    table = table.astype({"groups": int, "n": int}).round(4)
+    p_text = [short_p_value(float(v["p_value"]), n).removeprefix("p ") for v, n in rows.values()]
+    table["p_value"] = [text.removeprefix("= ") for text in p_text]
+    return table

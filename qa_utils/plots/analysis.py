@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from qa_utils.analysis.stats import short_p_value
 from qa_utils.plots.style import new_figure
 
 SMALL_COLOR, SLICE_COLOR = "#bbbbbb", "#4c72b0"
@@ -149,7 +150,7 @@ def plot_reliability(
         calibration["accuracy"],
         "o",
         color="darkorange",
-        label="mean confidence",
+        label=f"bin (mean {confidence.lower()}, {outcome} rate)",
     )
     top.set(
         title=f"Reliability diagram (ECE = {ece:.3f})",
@@ -165,15 +166,22 @@ def plot_reliability(
     return fig
 
 
-def plot_comparison(comparison: pd.DataFrame, names: Sequence[str] = ("a", "b")) -> Figure:
-    """Difference of EM and F1 between two systems with its 95% interval and p-value."""
+def plot_comparison(
+    comparison: pd.DataFrame, names: Sequence[str] = ("a", "b"), n_resamples: int = 1000
+) -> Figure:
+    """Difference of EM and F1 between two systems with its 95% interval and p-value.
+
+    `n_resamples` is the number behind the p-values (`analysis.tables.compare_tables`): a
+    p-value at its floor 1 / (n_resamples + 1) is labelled "p ≤ floor", not as exact.
+    """
     fig, ax = new_figure("single")
     y = np.arange(len(comparison))[::-1]
     diff = comparison["difference"].to_numpy()
     errors = np.vstack([diff - comparison["ci_low"], comparison["ci_high"] - diff])
     ax.errorbar(diff, y, xerr=np.clip(errors, 0, None), fmt="o", capsize=4, color=SLICE_COLOR)
     for yi, d, p, n in zip(y, diff, comparison["p_value"], comparison["n"], strict=True):
-        ax.annotate(f"{d:+.2f}  p={p:.2g}  n={n}", (d, yi + 0.15), ha="center", fontsize=8)
+        label = f"{d:+.2f}  {short_p_value(p, n_resamples)}  n={n}"
+        ax.annotate(label, (d, yi + 0.15), ha="center", fontsize=8)
     ax.axvline(0, color="black", linewidth=1)
     reach = max(0.5, float(np.abs(comparison[["ci_low", "ci_high"]].to_numpy()).max()))
     ax.set_xlim(-1.6 * reach, 1.6 * reach)

@@ -45,9 +45,15 @@ from qa_utils.project.io import atomic_write_table
 
 
 def figure_makers(
-    result: Analysis, comparison: pd.DataFrame | None, names: tuple[str, str]
+    result: Analysis,
+    comparison: pd.DataFrame | None,
+    names: tuple[str, str],
+    n_resamples: int = 1000,
 ) -> dict[str, Callable[[], Figure]]:
-    """The analysis figures by file stem, each drawn only when called (to keep memory low)."""
+    """The analysis figures by file stem, each drawn only when called (to keep memory low).
+
+    `n_resamples` is the number behind `comparison`'s p-values (their floor in its figure).
+    """
     overall = result.overall.iloc[0]
     makers = {
         "answer_type_confusion": lambda: plots.plot_answer_type_confusion(result.confusion),
@@ -58,7 +64,7 @@ def figure_makers(
     if result.calibration is not None and result.ece is not None:
         makers["reliability"] = lambda: plots.plot_reliability(result.calibration, result.ece)
     if comparison is not None:
-        makers["comparison"] = lambda: plots.plot_comparison(comparison, names)
+        makers["comparison"] = lambda: plots.plot_comparison(comparison, names, n_resamples)
     return makers
 
 
@@ -67,10 +73,12 @@ def write_outputs(
     out_dir: str | Path,
     comparison: pd.DataFrame | None = None,
     names: tuple[str, str] = ("a", "b"),
+    n_resamples: int = 1000,
 ) -> list[Path]:
     """Write the analysis tables (CSV) and figures (PNG) under `out_dir`; return their paths.
 
-    `names` label the two systems of `comparison` in its figure.
+    `names` label the two systems of `comparison` in its figure; `n_resamples` is the number
+    of resamples behind its p-values.
     """
     out = Path(out_dir)
     tables = {
@@ -85,7 +93,7 @@ def write_outputs(
         "comparison": comparison,
     }
     written = [atomic_write_table(out / f"{k}.csv", t) for k, t in tables.items() if t is not None]
-    for name, make in figure_makers(result, comparison, names).items():
+    for name, make in figure_makers(result, comparison, names, n_resamples).items():
         written.append(plots.save_figure(make(), out / f"{name}.png"))  # closes the figure
     return written
 
@@ -223,7 +231,7 @@ def analyse_files(args: Namespace) -> list[str]:
     names = (args.predictions.name, args.compare.name if args.compare else "")
     abstention = analyse_abstention(table) if v2 else None
     try:
-        written = write_outputs(result, args.out, comparison, names)
+        written = write_outputs(result, args.out, comparison, names, args.bootstrap)
         if abstention is not None:
             written += write_abstention(abstention, args.out, args.na_prob_thresh)
     except OSError as exc:

@@ -13,6 +13,7 @@ from qa_utils.analysis.stats import (
     format_p_value,
     group_spread_test,
     paired_test,
+    short_p_value,
 )
 
 
@@ -130,3 +131,5 @@ def test_format_p_value_says_when_the_resampling_floor_is_reached(scores):
     assert format_p_value(floored.p_value, 200) == "p ≤ 0.005 (the smallest 200 resamples can give)"
     assert format_p_value(2 / 201, 200) == "p = 0.010"
     assert format_p_value(0.0004, 10_000) == "p = 4.0e-04"
+    assert short_p_value(floored.p_value, 200) == "p ≤ 0.005"
+    assert short_p_value(2 / 201, 200) == "p = 0.010"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from qa_utils.analysis.stats import SpreadTest
 from qa_utils.chapter import errors
 
 
@@ -39,8 +42,9 @@ def test_slice_verdict_sees_a_hard_slice_and_a_null_one():
 def test_beside_puts_run_and_benchmark_side_by_side(tmp_path):
     ours = pd.DataFrame({"g": ["a", "b"], "n": [5, 6], "f1": [1.0, 2.0], "lo": [0.5, np.nan],
                          "hi": [1.5, np.nan]})  # fmt: skip
-    table = errors.beside(ours, ours, "g", {"F1": ("f1", "lo", "hi")})
+    table = errors.beside(ours, ours, "g", {"F1": ("f1", "lo", "hi"), "plain": "lo"})
     assert table.loc["a", ("benchmark", "F1")] == "1.00 [0.50, 1.50]"
+    assert table.loc["a", ("this run", "plain")] == "0.50"
     assert table.loc["b", ("this run", "F1")] == "2.00"
     assert errors.reference_output("missing.csv", tmp_path) is None
 
@@ -77,6 +81,11 @@ def test_blanking_sentence_quotes_both_costs_and_the_floor():
                                "ci_low": [5.0, 6.5], "ci_high": [7.0, 8.5],
                                "p_value": [1 / 1001, 0.02]})  # fmt: skip
     text = errors.blanking_sentence(comparison, 1000)
+    assert text.startswith(
+        "The figure shows the paired differences (ours minus the blanked copy) in EM and in F1, "
+        "each with its 95% paired-bootstrap interval:"
+    )
+    assert "both versions" not in text
     assert "costs 6.00 EM [5.00, 7.00] and 7.50 F1 [6.50, 8.50]" in text
     assert "p ≤ 0.001 (the smallest 1,000 resamples can give) for EM and p = 0.020 for F1" in text
     assert "F1 loses 1.50 points more than EM" in text
@@ -132,6 +141,10 @@ def test_name_swap_sentence_without_an_excluding_interval():
     text = errors.name_swap_sentence(none, GROUPS, "Here", n_resamples=1000)
     assert "p ≤ 0.001 (the smallest 1,000 resamples can give)" in text
     assert "None of the 4 contrasts" in text and "no difference between the groups" in text
+    # the widest interval (EA - AA (female names), [-2.10, +2.90]) and the furthest end (2.90)
+    assert "the widest interval, EA - AA (female names) [-2.10, +2.90], spans 5.00 points" in text
+    assert "differences of up to 4.20 points lie inside the intervals" in text
+    assert "cannot be ruled out on 600 questions" in text
 
 
 def test_membership_sentence_quotes_the_table():
@@ -140,4 +153,31 @@ def test_membership_sentence_quotes_the_table():
                               "gap_high": [np.nan, 15.0, 19.0],
                               "auc_confidence": [0.5, 0.61, 0.66]})  # fmt: skip
     text = errors.membership_sentence(memorised, "Here")
-    assert "+12.0 [+9.0, +15.0]" in text and "AUC of 0.61" in text and "a weak signal" in text
+    assert "+12.00 [+9.00, +15.00], and" in text and "AUC of 0.61" in text
+    assert "a weak signal" in text and "includes 0" not in text
+    touching = memorised.assign(gap=[0, 7.07, 8.6], gap_low=[np.nan, -0.004, 1.3])
+    text = errors.membership_sentence(touching, "Here")
+    assert "+7.07 [0.00, +15.00] (the interval includes 0: this sample does not tell it" in text
+    assert "-0.00" not in text and "+8.60 [+1.30, +19.00]." in text
+
+
+def test_error_split_sentence_separates_categories_with_semicolons():
+    split = pd.DataFrame({"category": ["exact match", "partial overlap",
+                                       "wrong span, gold sentence", "wrong span, other sentence",
+                                       "no answer"],
+                          "share": [0.62, 0.22, 0.095, 0.065, 0.0]})  # fmt: skip
+    assert errors.error_split_sentence(split) == (
+        "The bars show how the answers split: exact match 62%; partial overlap 22%; wrong span, "
+        "gold sentence 10%; wrong span, other sentence 6%."
+    )
+
+
+def test_parity_table_says_the_p_value_floor_is_a_bound():
+    spread = SpreadTest(6.56743, 2.93, 2.29, 3.61, 1 / 1001, 48, 10570)
+    reference = pd.DataFrame([{**vars(spread), "p_value": 0.35}])
+    table = errors.parity_table(spread, reference, 1000)
+    assert table.index.tolist() == ["this run", "benchmark"]
+    assert table["p_value"].tolist() == ["≤ 0.001", "0.350"]
+    assert table.loc["this run", "observed"] == 6.5674 and table.loc["benchmark", "groups"] == 48
+    alone = errors.parity_table(replace(spread, p_value=2 / 201), None, 200)
+    assert alone.index.tolist() == ["this run"] and alone["p_value"].tolist() == ["0.010"]

@@ -112,18 +112,24 @@ def test_reliability_diagram_shows_ece_and_bin_counts():
     top, bottom = fig.axes
     assert tuple(fig.get_size_inches()) == plots.SIZES["tall"]
     assert "ECE = 0.125" in top.get_title() and top.get_ylabel()
+    labels = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "bin (mean confidence, exact match rate)" in labels and "mean confidence" not in labels
     assert bottom.get_xlabel() == "Confidence" and bottom.get_ylabel() == "Questions"
     assert "2" in [t.get_text() for t in bottom.texts]
 
 
 def test_comparison_plot_shows_difference_and_p_value(table):
     other = table.assign(em=0.0, f1=0.0)
-    fig = plots.plot_comparison(compare_tables(table, other, 50), ("ours", "blank"))
+    fig = plots.plot_comparison(compare_tables(table, other, 50), ("ours", "blank"), 50)
     ax = fig.axes[0]
     assert tuple(fig.get_size_inches()) == plots.SIZES["single"]
     assert_labelled(ax)
     assert "ours minus blank" in ax.get_title()
-    assert "p=" in texts(fig) and "n=120" in texts(fig)
+    assert "n=120" in texts(fig)
+    # every answer blanked: p at the floor 1 / 51 of 50 resamples, a bound, not an exact value
+    assert "p ≤ 0.02" in texts(fig) and "p=" not in texts(fig) and "p = 0.02" not in texts(fig)
+    more = plots.plot_comparison(compare_tables(table, other, 50), ("ours", "blank"), 1000)
+    assert "p = 0.020" in texts(more)  # the same p-value, above the floor of 1,000 resamples
 
 
 def _v2_table() -> pd.DataFrame:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qa_utils.core.data import load_squad, resolve_squad_source, split_validation, subset
@@ -229,7 +230,9 @@ def report(args: argparse.Namespace, split: adapt.DomainSplit, tests: dict, rate
     from qa_utils.plots.adapt import plot_adaptation
     from qa_utils.plots.style import save_figure
 
-    curve = collect(args.out, rate, args.resamples)
+    # the rate the unadapted model was trained at: the notebook says when its own differs
+    trained = adapt.model_learning_rate(args.model) or np.nan
+    curve = collect(args.out, rate, args.resamples).assign(**{adapt.MODEL_RATE: trained})
     summary = adapt.curve_summary(curve)
     text = [*header_lines(args, split, tests, rate), "", *tuning_lines(args.out, args.tune_size),
             "", *curve_lines(curve), "", *summary_lines(summary), "",

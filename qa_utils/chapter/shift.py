@@ -18,7 +18,7 @@ from qa_utils.analysis.tables import SMALL_SLICE
 from qa_utils.analysis.trend import verdict
 from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.shift import REFERENCE_SET, interval
-from qa_utils.serving.replay import ReplayConfig
+from qa_utils.serving.replay import ReplayConfig, answered_per_second, stream_seconds
 
 DRIFT_REFERENCE = Path("benchmarks") / "reference" / "drift.json"
 """The committed output of `python -m benchmarks.drift` (the CUSUM on many seeded streams)."""
@@ -270,25 +270,25 @@ def latency_sentence(curves: pd.DataFrame, scored: pd.DataFrame, shift_at: int) 
 
 def replay_sentence(config: ReplayConfig, log: pd.DataFrame) -> str:
     """How the client loaded the service (`replay.ReplayConfig`) and whether the service kept
-    up: requests answered per second against the rate offered, and the client-side wait."""
+    up: requests answered per second (`replay.answered_per_second`, as `replay.stream_summary` gives
+    it) against the rate offered, and the client-side wait."""
     offered = (
         f"{config.rate:g} requests per second"
         if config.rate > 0
         else "requests as fast as its threads allow"
     )
-    elapsed = float(log["done_s"].max())
-    ok = int((log["status"] == 200).sum())
-    served = ok / elapsed if elapsed > 0 else float("nan")
+    ok, served = int((log["status"] == 200).sum()), answered_per_second(log)
     text = (
         f"The client offered {offered}, with at most {config.concurrency} open at once (one "
-        f"per client thread). {len(log)} requests finished in {elapsed:.1f} s, {ok} answered "
-        f"({served:.1f} per second), {len(log) - ok} failed. "
+        f"per client thread). {len(log)} requests finished in {stream_seconds(log):.1f} s, "
+        f"{ok} answered ({served:.1f} per second), {len(log) - ok} failed. "
     )
     wait = f"a median of {np.median(log['wait_ms']):.0f} ms (at most {log['wait_ms'].max():.0f})"
     if config.rate > 0 and served < 0.9 * config.rate:
         return text + (
-            "The service answered fewer than were offered, so it fell behind: due requests "
-            f"waited in the client for a free thread, {wait}, and went out late."
+            f"The service answered fewer per second than were offered ({served:.1f} against "
+            f"{config.rate:g}), so it fell behind: due requests waited in the client for a free "
+            f"thread, {wait}, and went out late."
         )
     return text + f"The service kept up; due requests waited in the client {wait}."
 

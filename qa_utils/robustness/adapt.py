@@ -21,11 +21,11 @@ from datasets import Dataset
 from sklearn.model_selection import GroupShuffleSplit
 
 from qa_utils.analysis.stats import bootstrap_ci
-from qa_utils.project.config import Profile, validate_profile
+from qa_utils.project.config import RUN_CONFIG, Profile, rate_text, validate_profile
 from qa_utils.project.io import read_table
 from qa_utils.project.paths import REPO_ROOT
 from qa_utils.robustness.probes import model_predictor, score_table
-from qa_utils.training.train import TrainResult, train
+from qa_utils.training.train import TrainResult, load_run_config, train
 
 GROUP = "title"
 # Adaptation's own learning rate, chosen on the validation products by `benchmarks/adapt.py`
@@ -212,7 +212,19 @@ def adaptation_curve(
         rows.append(
             point_row(size, seed, scores, base, resamples) | {"train_seconds": result.train_seconds}
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(**{MODEL_RATE: model_learning_rate(model) or np.nan})
+
+
+MODEL_RATE = "model_learning_rate"
+"""Curve column: the rate the unadapted model was trained at (empty where unknown)."""
+
+
+def model_learning_rate(model: str | Path) -> float | None:
+    """The learning rate a saved model was trained at (its run config), else None (e.g. the
+    embedded model, or a folder trained elsewhere)."""
+    if not (Path(model) / RUN_CONFIG).is_file():
+        return None
+    return float(load_run_config(model)["profile"]["learning_rate"])
 
 
 REFERENCE_CURVE = Path("benchmarks") / "reference" / "adapt.csv"
@@ -286,9 +298,33 @@ def sizes_sentence(
     return (
         f"This run scores {described(own)}; the committed benchmark scores {described(committed)}. "
         f"Their unadapted F1 on the test products ({base['own']:.1f} here, "
-        f"{base['committed']:.1f} committed) differ because the questions differ, and their "
+        f"{base['committed']:.1f} committed) differ {start_causes(own, committed)}, and their "
         "forgetting is measured after different amounts of adaptation, so compare each curve's "
         "changes with its own starting point."
+    )
+
+
+def start_causes(own: pd.DataFrame, committed: pd.DataFrame) -> str:
+    """Why two curves' unadapted scores differ: the questions, and the models they started from
+    when their `MODEL_RATE` (training rate of the unadapted model) differs or is unknown.
+
+    >>> rate = lambda r: pd.DataFrame({MODEL_RATE: [r]})
+    >>> print(start_causes(rate(2e-4), rate(1e-4))[-50:])
+    trained at learning rate 1e-4, this run's at 2e-4)
+    """
+
+    def rate(curve: pd.DataFrame) -> float:
+        value = curve[MODEL_RATE].iloc[0] if MODEL_RATE in curve else None
+        return float("nan") if value is None or pd.isna(value) else float(value)
+
+    here, there = rate(own), rate(committed)
+    if here == there:
+        return "because the questions differ"
+    if np.isnan(here) or np.isnan(there):
+        return "because the questions differ, and the models they started from may differ too"
+    return (
+        "because the questions differ and the committed curve started from another model "
+        f"(trained at learning rate {rate_text(there)}, this run's at {rate_text(here)})"
     )
 
 

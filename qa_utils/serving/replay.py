@@ -234,6 +234,17 @@ def online_curves(
     return curves
 
 
+def stream_seconds(log: pd.DataFrame) -> float:
+    """Seconds from the first request sent to the last one finished (a `replay` log)."""
+    return float(log["done_s"].max() - log["sent_s"].min())
+
+
+def answered_per_second(log: pd.DataFrame) -> float:
+    """Requests answered (status 200) per second of `stream_seconds` (NaN for no time)."""
+    elapsed = stream_seconds(log)
+    return int((log["status"] == 200).sum()) / elapsed if elapsed > 0 else float("nan")
+
+
 def stream_summary(
     scored: pd.DataFrame, shift_at: int | None = None, alarm_at: int | None = None
 ) -> pd.Series:
@@ -242,7 +253,6 @@ def stream_summary(
     ok = scored["status"] == 200
     latency = scored.loc[ok, "latency_ms"]
     before = scored["seq"] < (shift_at if shift_at is not None else len(scored))
-    elapsed = scored["done_s"].max() - scored["sent_s"].min()
     return pd.Series(
         {
             "requests": len(scored),
@@ -254,7 +264,7 @@ def stream_summary(
             "latency_p50_ms": latency.quantile(0.5),
             "latency_p95_ms": latency.quantile(0.95),
             "latency_p99_ms": latency.quantile(0.99),
-            "throughput_rps": ok.sum() / elapsed if elapsed > 0 else np.nan,
+            "throughput_rps": answered_per_second(scored),
             "alarm_at": alarm_at,
             "detection_delay": None
             if alarm_at is None or shift_at is None

@@ -130,12 +130,15 @@ def test_latency_sentence_splits_model_time_model_wait_transport_and_client_wait
 
 
 def test_replay_sentence_says_when_the_service_fell_behind():
-    log = pd.DataFrame({"status": [200] * 9 + [503], "done_s": np.linspace(0.5, 5.0, 10),
+    log = pd.DataFrame({"status": [200] * 9 + [503], "sent_s": np.linspace(0.5, 2.75, 10),
+                        "done_s": np.linspace(0.5, 5.0, 10),
                         "wait_ms": [0.0] * 5 + [100.0, 200, 300, 400, 500]})  # fmt: skip
     slow = story.replay_sentence(ReplayConfig(rate=20.0, concurrency=4), log)
     assert "offered 20 requests per second, with at most 4 open at once" in slow
-    assert "10 requests finished in 5.0 s, 9 answered (1.8 per second), 1 failed" in slow
-    assert "fell behind" in slow and "a median of 50 ms (at most 500)" in slow
+    # from the first request sent (0.5 s) to the last done (5.0 s), as replay.stream_summary
+    assert "10 requests finished in 4.5 s, 9 answered (2.0 per second), 1 failed" in slow
+    assert "answered fewer per second than were offered (2.0 against 20), so it fell" in slow
+    assert "a median of 50 ms (at most 500)" in slow
     kept = story.replay_sentence(ReplayConfig(rate=2.0, concurrency=16), log)
     assert "at most 16 open at once" in kept and "kept up" in kept
 

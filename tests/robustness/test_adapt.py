@@ -207,3 +207,33 @@ def test_sizes_sentence_compares_this_run_with_the_committed_benchmark():
         "500 and 2,000 questions (3 seeds each)."
     )
     assert "(65.3 here, 62.5 committed)" in text
+    assert "differ because the questions differ, and the models they started from may" in text
+
+
+def test_sizes_sentence_names_the_other_starting_model_when_the_training_rates_differ():
+    def curve(rate, base):
+        rows = {"size": [0, 100], "amazon_f1": [base, base + 1], adapt.MODEL_RATE: rate}
+        return pd.DataFrame(rows).assign(amazon_questions=300, squad_questions=300)
+
+    text = adapt.sizes_sentence(curve(2e-4, 65.6), curve(1e-4, 62.5), test_total=1472)
+    assert (
+        "(65.6 here, 62.5 committed) differ because the questions differ and the committed "
+        "curve started from another model (trained at learning rate 1e-4, this run's at 2e-4), "
+        "and their forgetting"
+    ) in text
+    same = adapt.sizes_sentence(curve(1e-4, 65.6), curve(1e-4, 62.5), test_total=1472)
+    assert "differ because the questions differ, and their forgetting" in same
+    unknown = adapt.sizes_sentence(curve(np.nan, 65.6), curve(1e-4, 62.5), test_total=1472)
+    assert "the models they started from may differ too" in unknown
+
+
+def test_model_learning_rate_reads_the_run_config(tmp_path):
+    assert adapt.model_learning_rate("embedded") is None
+    assert adapt.model_learning_rate(tmp_path) is None
+    (tmp_path / RUN_CONFIG).write_text(json.dumps({"profile": {"learning_rate": 2e-4}}))
+    assert adapt.model_learning_rate(tmp_path) == 2e-4
+
+
+def test_committed_curve_records_the_rate_its_model_was_trained_at():
+    # the quick profile trained at 1e-4 when the committed curve was run (now 2e-4)
+    assert set(adapt.reference_curve()[adapt.MODEL_RATE]) == {1e-4}

@@ -61,6 +61,14 @@ def test_rolling_quality_lags_by_the_feedback_delay():
     assert curves["throughput_rps"].iloc[-1] == pytest.approx(20 / 1.91)  # 20 done in 1.91 s
 
 
+def test_answered_per_second_counts_from_first_sent_to_last_done():
+    log = pd.DataFrame({"status": [200, 200, 503, 200], "sent_s": [1.0, 1.5, 2.0, 2.5],
+                        "done_s": [1.5, 2.0, 2.5, 3.0]})  # fmt: skip
+    assert replay.stream_seconds(log) == 2.0
+    assert replay.answered_per_second(log) == 1.5  # 3 answered in 2 s
+    assert np.isnan(replay.answered_per_second(log.iloc[:1].assign(done_s=1.0)))
+
+
 def test_send_one_records_the_service_and_model_times():
     def answer(request: httpx.Request) -> httpx.Response:
         body = {"answer": "1902", "score": 0.9, "latency_ms": 42.0, "model_ms": 30.0}

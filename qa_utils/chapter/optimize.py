@@ -728,7 +728,7 @@ def settings_noise(settings: pd.DataFrame, reference_pairs: pd.DataFrame | None)
         f"{_pair_size(reference_pairs)})"
     )
     if spread < draws:
-        return f" With one pair each, {compared}: this run does not separate them."
+        return f" With one pair each, {compared}: that check does not separate them."
     return f" With one pair each, {compared}: the gap is larger than that noise."
 
 

@@ -30,6 +30,7 @@ class TransferRun:
     result: TrainResult
     records: pd.DataFrame
     history: pd.DataFrame
+    learning_rate: float | None = None
 
 
 def run_folder(folder: str | Path, n_questions: int, init: str) -> Path:
@@ -58,7 +59,7 @@ def transfer_run(
     result = train(chosen, examples, where / "model")
     records = scored_records(result.model_dir, dev, where / "eval", chosen)
     history = pd.read_csv(result.model_dir / HISTORY)
-    return TransferRun(init, result, records, history)
+    return TransferRun(init, result, records, history, chosen.learning_rate)
 
 
 def compare_inits(
@@ -81,6 +82,7 @@ def transfer_table(runs: list[TransferRun], n_resamples: int = 1000, seed: int =
             {
                 "train_questions": run.result.train_questions,
                 "init": run.init,
+                "learning_rate": run.learning_rate,
                 "train_minutes": run.result.train_seconds / 60,
                 "mean_loss": run.result.mean_loss,
                 "last_loss": run.result.last_loss,

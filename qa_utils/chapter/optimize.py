@@ -172,11 +172,13 @@ def backend_sentence(
     table: pd.DataFrame,
     reference: pd.DataFrame | None = None,
     reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
 ) -> str:
     """PyTorch's int8 against ONNX Runtime's, here and in the committed reference.
 
     Each pair quantizes the same layers in both backends (`INT8_PAIRS`); F1 changes and answer
-    agreement are against the fp32 baseline of the same run.
+    agreement are against the fp32 baseline of the same run. `model` is this run's, to say when
+    the reference measured another (`reference_phrase`).
     """
     facts, verdict = _backend_facts(table.set_index("variant"))
     text = (
@@ -187,9 +189,8 @@ def backend_sentence(
         return text
     ref_facts, ref_verdict = _backend_facts(reference.set_index("variant"))
     meta = reference_meta or {}
-    named = shown_path(meta["model"]) if meta.get("model") else "a model its metadata does not name"
-    where = f"{named}, {meta.get('questions', 0):,} questions"
-    text += f" In the committed reference ({where}): {ref_facts}; there {ref_verdict}."
+    where = f"{reference_phrase(model, meta)}, on {meta.get('questions', 0):,} questions"
+    text += f" In {where}: {ref_facts}; there {ref_verdict}."
     if verdict.split(", and ")[0] != ref_verdict.split(", and ")[0]:
         text += (
             " The two runs disagree on which backend loses more F1, so that order is not a "
@@ -202,11 +203,23 @@ BACKEND_PAIRS = (("fp32", BASELINE, "onnxruntime fp32"),) + INT8_PAIRS
 """Every (what, PyTorch row, ORT row) pair of the results table, fp32 first."""
 
 
-def batched_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+def _pairs(names: Sequence[str]) -> str:
+    """The backend pairs named: the **a** pair, or the **a** and **b** pairs."""
+    return f"the {_spoken(names)} pair" + ("" if len(names) == 1 else "s")
+
+
+def batched_sentence(
+    table: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
+) -> str:
     """ONNX Runtime against PyTorch on the same layers: batch-1 latency and batched throughput.
 
     Batch-1 is the ratio of median request times (PyTorch's over ORT's), batched the ratio of
-    questions per second (ORT's over PyTorch's): above 1 means ONNX Runtime is faster.
+    questions per second (ORT's over PyTorch's): above 1 means ONNX Runtime is faster. The
+    batch-1 requests are interleaved across variants, but `bench.benchmark` times the batched
+    pass once per variant, one after another, so a batched ratio carries the load of its passes.
     """
 
     def ratios(by: pd.DataFrame) -> list[tuple[str, float, float]]:
@@ -224,23 +237,49 @@ def batched_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None)
 
     ours = ratios(table.set_index("variant"))
     faster_one = sum(one > 1 for _, one, _ in ours)
-    slower_many = sum(many < 1 for _, _, many in ours)
+    slower = [what for what, _, many in ours if many < 1]
+    faster = [what for what, _, many in ours if many > 1]
+    level = [what for what, _, many in ours if many == 1]
     text = (
         f"ONNX Runtime's speed against PyTorch's on the same layers (above 1: ONNX Runtime "
         f"faster), this run: {said(ours)}. ONNX Runtime is faster at batch 1 in {faster_one} "
-        f"of {len(ours)} pairs and slower in batches in {slower_many}"
+        f"of {len(ours)} pairs"
+    )
+    if faster_one == len(ours) and len(slower) == len(ours):
+        text += (
+            " and slower batched in every one: its lead is in one question's latency, not in "
+            "batched throughput."
+        )
+    else:
+        parts = [
+            f"{how} in {_pairs(names)}"
+            for how, names in (("slower", slower), ("faster", faster), ("level", level))
+            if names
+        ]
+        text += "; batched, it is " + " and ".join(parts) + "."
+    mixed = [what for what, one, many in ours if many < 1 < one]
+    text += (
+        " Batched throughput is one pass per variant, one after another, measured under this "
+        "run's load as it was during that pass (the batch-1 requests are interleaved, it is not)"
         + (
-            ": its lead is in one question's latency, not in batched throughput."
-            if faster_one == len(ours) and slower_many
+            f", so the batched ratio below 1 of {_pairs(mixed)}, against a batch-1 ratio above "
+            "1, may be that load rather than the backend."
+            if mixed
             else "."
         )
     )
     if reference is not None:
-        text += f" In the committed reference: {said(ratios(reference.set_index('variant')))}."
+        where = reference_phrase(model, reference_meta)
+        text += f" In {where}: {said(ratios(reference.set_index('variant')))}."
     return text
 
 
-def peak_memory_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+def peak_memory_sentence(
+    table: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
+) -> str:
     """What `peak_extra_mb` measures (`bench.peak_rss_mb`), its range per backend, its limits."""
 
     def ranges(by: pd.DataFrame) -> str:
@@ -257,7 +296,7 @@ def peak_memory_sentence(table: pd.DataFrame, reference: pd.DataFrame | None = N
         f"workspaces, not the weights already loaded. Here {ranges(table)}"
     )
     if reference is not None:
-        text += f"; in the committed reference {ranges(reference)}"
+        text += f"; in {reference_phrase(model, reference_meta)} {ranges(reference)}"
     return text + (
         ". Memory the process already holds from earlier work is reused without growing it, so "
         "the figure depends on what ran before it in the same process and compares variants "
@@ -317,8 +356,10 @@ def _best_ort_reason(by: pd.DataFrame, reference: pd.DataFrame | None) -> str:
 def students_sentence(students: pd.DataFrame, table: pd.DataFrame) -> str:
     """The students against the teacher, and against the recommended int8 row of section 5.
 
-    Speed-ups are each table's own (against the teacher timed in the same table).
+    Speed-ups are each table's own (against the teacher timed in the same table), so the two
+    tables' speed-ups, timed minutes apart under whatever load each met, are said with that caveat.
     """
+    apart = "(each against its own table's fp32, timed minutes apart)"
     by = students.set_index("variant")
     teacher = by.loc[BASELINE]
     kids = by.drop(index=BASELINE)
@@ -330,16 +371,13 @@ def students_sentence(students: pd.DataFrame, table: pd.DataFrame) -> str:
     q8_loss, kid_loss = base_f1 - q8["f1"], teacher["f1"] - kids["f1"].max()
     verdict = f"int8 gives up {q8_loss:.2f} F1 where the students give up {kid_loss:.1f} or more"
     if q8["batch1_speedup"] >= kids["batch1_speedup"].min():
-        verdict += (
-            ", at a batch-1 speed-up no lower than the slower student's (timed in section 5, "
-            "not in this table)"
-        )
+        verdict += ", at a batch-1 speed-up no lower than the slower student's"
     return (
         f"Against the teacher ({BASELINE}, F1 {teacher['f1']:.1f}, {teacher['size_mb']:.1f} MB), "
         f"the students run at {each}, and take {kids['size_mb'].max():.1f} MB each. The "
         "recommended int8 row of section 5 "
-        f"({RECOMMENDED}) runs at {q8['batch1_speedup']:.2f}x with F1 {-q8['f1_drop']:+.2f} "
-        f"against fp32, at {q8['size_mb']:.1f} MB: {verdict}."
+        f"({RECOMMENDED}) runs at {q8['batch1_speedup']:.2f}x {apart}, with F1 "
+        f"{-q8['f1_drop']:+.2f} against fp32, at {q8['size_mb']:.1f} MB: {verdict}."
     )
 
 
@@ -353,6 +391,32 @@ def _same_model(model: str | Path, reference_model: str | None) -> bool:
         return (path if path.is_absolute() else project_root() / path).resolve()
 
     return folder(model) == folder(reference_model)
+
+
+def reference_phrase(model: str | Path | None, reference_meta: dict[str, Any] | None) -> str:
+    """'the committed reference', adding which model it measured when that is not this run's.
+
+    The committed references come from one run of `benchmarks/optimize.py` whose
+    `optimize_meta.json` names its model; without `model` (None) the two are not compared.
+
+    >>> reference_phrase("runs/a/model", {"model": "runs/b/model"})
+    "the committed reference (of an earlier model, `runs/b/model`, not this run's)"
+    """
+    ref_model = (reference_meta or {}).get("model")
+    if model is None or (ref_model and _same_model(model, ref_model)):
+        return "the committed reference"
+    if not ref_model:
+        return (
+            "the committed reference (of a model its metadata does not name, maybe not this run's)"
+        )
+    return (
+        f"the committed reference (of an earlier model, `{shown_path(ref_model)}`, not this run's)"
+    )
+
+
+def _capital(text: str) -> str:
+    """The text with its first letter in upper case."""
+    return text[:1].upper() + text[1:]
 
 
 def _measured_on(meta: dict[str, Any], model: str | Path, reference_meta: dict[str, Any]) -> str:
@@ -547,7 +611,12 @@ def pruning_speeds(curve: pd.DataFrame) -> str:
     return f"zeroed models {low:.2f}x to {high:.2f}x (with the unpruned model); {each}"
 
 
-def pruning_sentence(curve: pd.DataFrame, reference: pd.DataFrame | None = None) -> str:
+def pruning_sentence(
+    curve: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
+) -> str:
     """Speed and F1 of the zeroed and head-pruned models against no pruning, and the noise.
 
     Zeroed models do the same work as the unpruned one, so the spread of their speeds (with the
@@ -555,7 +624,8 @@ def pruning_sentence(curve: pd.DataFrame, reference: pd.DataFrame | None = None)
     it clears that spread by its width (`_head_verdict`), and two head-pruned rows are only told
     apart when they differ by more than that margin. Speed ratios are compared at the two
     decimals shown, F1 at one, so every difference quoted is the difference of the numbers
-    printed. `reference` (the committed `pruning.csv`) adds its speeds, judged alike.
+    printed. `reference` (the committed `pruning.csv`) adds its speeds, judged alike;
+    `reference_meta` and `model` say whether it measured this run's model (`reference_phrase`).
     """
     curve = curve.assign(f1=curve["f1"].round(1))  # differences of the values shown
     base = curve[curve["method"] == "none"].iloc[0]
@@ -591,9 +661,10 @@ def pruning_sentence(curve: pd.DataFrame, reference: pd.DataFrame | None = None)
             else "more than that margin."
         )
     if reference is not None and len(reference):
+        where = _capital(reference_phrase(model, reference_meta))
         text += (
-            " The committed reference (`benchmarks/reference/pruning.csv`, batched speeds on its "
-            f"own machine and questions): {pruning_speeds(reference)}."
+            f" {where}, in `benchmarks/reference/pruning.csv` (batched speeds on its own machine "
+            f"and questions): {pruning_speeds(reference)}."
         )
     return text
 
@@ -759,16 +830,25 @@ def _gold_spread(reference_pairs: pd.DataFrame) -> tuple[float, float, float]:
     return gold.min(), gold.max(), round(gold.max() - gold.min(), 1)
 
 
-def seed_spread_sentence(reference_pairs: pd.DataFrame | None, repeats: int) -> str:
-    """How far the gold-only student moves between the reference's draws, and what we train."""
+def seed_spread_sentence(
+    reference_pairs: pd.DataFrame | None,
+    repeats: int,
+    reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
+) -> str:
+    """How far the gold-only student moves between the reference's draws, and what we train.
+
+    `reference_meta` (the committed `optimize_meta.json`, whose model is the pairs' teacher) and
+    `model` (this run's) say when the pairs come from another model (`reference_phrase`).
+    """
     if reference_pairs is None or len(reference_pairs) < 2:
         spread = "One pair of students is one sample."
     else:
         low, high, gap = _gold_spread(reference_pairs)
         spread = (
-            "One pair of students is one sample: in the committed reference the gold-only "
-            f"student alone scores between F1 {low:.1f} and {high:.1f} ({gap:.1f} points apart) "
-            f"over {len(reference_pairs)} draws of data and seed."
+            f"One pair of students is one sample: in {reference_phrase(model, reference_meta)} "
+            f"the gold-only student alone scores between F1 {low:.1f} and {high:.1f} "
+            f"({gap:.1f} points apart) over {len(reference_pairs)} draws of data and seed."
         )
     ours = "one pair" if repeats == 1 else f"{repeats} pairs"
     return spread + (
@@ -779,20 +859,23 @@ def seed_spread_sentence(reference_pairs: pd.DataFrame | None, repeats: int) -> 
     )
 
 
-def _against_reference(gain: float, reference_pairs: pd.DataFrame) -> str:
-    """Where a gain falls against the reference's gains: below, within or above their range."""
+def _against_reference(gain: float, reference_pairs: pd.DataFrame, reference: str) -> str:
+    """Where a gain falls against the reference's gains: below, within or above their range.
+
+    `reference` names the reference in words (`reference_phrase`).
+    """
     gains = reference_pairs["gain"].round(2)
     low, high = gains.min(), gains.max()
     span = f"{low:+.2f}" if len(gains) == 1 else f"{low:+.2f} to {high:+.2f}"
     pairs = "pair" if len(gains) == 1 else f"{len(gains)} pairs"
     where = (
-        f"below every one of the reference's {pairs}"
+        f"below every one of the {pairs}"
         if gain < low
-        else f"above every one of the reference's {pairs}"
+        else f"above every one of the {pairs}"
         if gain > high
-        else f"within the range of the reference's {pairs}"
+        else f"within the range of the {pairs}"
     )
-    return f"{where} ({span})"
+    return f"{where} ({span}) of {reference}"
 
 
 def gain_sentence(
@@ -800,11 +883,15 @@ def gain_sentence(
     temperature: float,
     alpha: float,
     reference_pairs: pd.DataFrame | None = None,
+    reference_meta: dict[str, Any] | None = None,
+    model: str | Path | None = None,
 ) -> str:
     """The teacher's F1 gain (`distill.gain_summary`) against the reference's pairs and spread.
 
     Args:
         reference_pairs: the committed `distillation.csv` of `benchmarks/optimize.py`, or None.
+        reference_meta: that run's `optimize_meta.json` (its teacher), or None.
+        model: this run's teacher, to say when the reference's is another (`reference_phrase`).
     """
     setting = f"T = {temperature:g}, alpha = {alpha:g}"
     mean = round(gain["mean"], 2)
@@ -817,7 +904,9 @@ def gain_sentence(
         )
     if reference_pairs is None or not len(reference_pairs):
         return text + "."
-    text += f", {_against_reference(mean, reference_pairs)}"
+    text += (
+        f", {_against_reference(mean, reference_pairs, reference_phrase(model, reference_meta))}"
+    )
     if len(reference_pairs) < 2:
         return text + "."
     gap = _gold_spread(reference_pairs)[2]

@@ -75,11 +75,16 @@ def test_backend_sentence_says_who_lost_more_here_and_in_the_reference():
     here = int8_table([2.15, 0.38, 2.46, 0.78], [73.0, 83.3, 86.0, 92.3])
     there = int8_table([3.17, 0.76, 0.71, -0.59], [73.8, 83.3, 87.1, 91.6])
     meta = {"model": "runs/old/model", "questions": 1000}
-    text = sentences.backend_sentence(here, there, meta)
+    text = sentences.backend_sentence(here, there, meta, "runs/new/model")
     assert "every Linear layer in int8, F1 -2.15 and -2.46, 73.0% and 86.0%" in text
     assert "F1 -0.38 and -0.78, 83.3% and 92.3%" in text
     assert "Here ONNX Runtime lost more F1 in both pairs, and PyTorch agreed less" in text
-    assert "reference (runs/old/model, 1,000 questions)" in text
+    assert (
+        "In the committed reference (of an earlier model, `runs/old/model`, not this run's), on "
+        "1,000 questions:" in text
+    )
+    same = sentences.backend_sentence(here, there, meta, "runs/old/model")
+    assert "In the committed reference, on 1,000 questions:" in same
     assert "there PyTorch lost more F1 in both pairs" in text
     assert "The two runs disagree" in text
     agreeing = sentences.backend_sentence(there, there, meta)
@@ -272,9 +277,9 @@ def test_seed_spread_is_the_difference_of_the_values_shown():
 @pytest.mark.parametrize(
     ("mean", "where", "size"),
     [
-        (1.77, "below every one of the reference's 3 pairs (+3.21 to +4.50)", "smaller than"),
-        (3.5, "within the range of the reference's 3 pairs", "larger than"),
-        (5.0, "above every one of the reference's 3 pairs", "larger than"),
+        (1.77, "below every one of the 3 pairs (+3.21 to +4.50) of the committed", "smaller than"),
+        (3.5, "within the range of the 3 pairs", "larger than"),
+        (5.0, "above every one of the 3 pairs", "larger than"),
     ],
 )
 def test_gain_sentence_compares_the_gain_with_the_reference_and_its_spread(mean, where, size):
@@ -354,7 +359,7 @@ def test_pruning_sentence_needs_a_margin_beyond_the_band_and_adds_the_reference(
     assert "1.08x (above that band by less than its width of 0.10x: not clearly faster)" in text
     assert "faster than that noise), with" not in text
     assert "0.99x (within that noise)" in text and "this run cannot tell" in text
-    assert "`benchmarks/reference/pruning.csv`" in text
+    assert "The committed reference, in `benchmarks/reference/pruning.csv`" in text
     assert "zeroed models 1.00x to 1.06x" in text
     assert "25% of the heads removed 1.14x (faster than that noise)" in text
     slow = curve.assign(questions_per_s=[33.9, 34.6, 31.1, 25.0, 33.7])
@@ -383,11 +388,67 @@ def test_batched_sentence_separates_latency_from_throughput():
     text = sentences.batched_sentence(bench_rows())
     assert "fp32 1.18x at batch 1, 0.83x batched" in text
     assert "every Linear layer in int8 1.59x at batch 1, 1.02x batched" in text
-    assert "faster at batch 1 in 3 of 3 pairs and slower in batches in 2" in text
-    assert "its lead is in one question's latency" in text and "reference" not in text
+    assert "faster at batch 1 in 3 of 3 pairs; batched, it is slower in the **fp32** and " in text
+    assert "and faster in the **every Linear layer in int8** pair." in text
+    # ORT is faster batched in one pair, so its lead is not only in latency
+    assert "its lead is in one question's latency" not in text and "reference" not in text
+    assert "one pass per variant, one after another, measured under this run's load" in text
+    assert "so the batched ratio below 1 of the **fp32** and **the sensitive" in text
     fast = bench_rows().assign(questions_per_s=[31.2, 52.6, 51.2, 40.0, 60.0, 60.0])
     both = sentences.batched_sentence(fast, bench_rows())
-    assert "slower in batches in 0." in both and "In the committed reference: fp32 1.18x" in both
+    assert "batched, it is faster in the **fp32**, **every Linear" in both
+    assert "slower in" not in both and "may be that load" not in both
+    assert "In the committed reference: fp32 1.18x" in both
+
+
+def test_batched_sentence_concludes_on_latency_only_when_slower_batched_in_every_pair():
+    slow = bench_rows().assign(questions_per_s=[31.2, 52.6, 51.2, 25.9, 50.0, 44.4])
+    text = sentences.batched_sentence(slow)
+    assert "slower batched in every one: its lead is in one question's latency" in text
+    assert "may be that load rather than the backend." in text
+    # the audited run: faster at batch 1 in all three pairs, slower batched in one only
+    one = bench_rows().assign(questions_per_s=[31.2, 52.6, 51.2, 25.9, 60.0, 60.0])
+    text = sentences.batched_sentence(one)
+    assert "its lead is in one question's latency" not in text
+    assert "slower in the **fp32** pair and faster in the **every Linear layer" in text
+    # batched below 1 but batch-1 not above 1: no load caveat for that pair
+    level = bench_rows().assign(p50_ms=[38.2, 28.3, 31.5, 38.2, 17.8, 21.0])
+    assert "may be that load" not in sentences.batched_sentence(level.assign(
+        questions_per_s=[31.2, 52.6, 51.2, 25.9, 60.0, 60.0]))  # fmt: skip
+
+
+def test_reference_phrase_names_an_earlier_model_only_when_it_differs():
+    meta = {"model": "runs/old/model"}
+    assert sentences.reference_phrase("runs/old/model", meta) == "the committed reference"
+    assert sentences.reference_phrase(None, meta) == "the committed reference"
+    assert sentences.reference_phrase("runs/new/model", meta) == (
+        "the committed reference (of an earlier model, `runs/old/model`, not this run's)"
+    )
+    assert "does not name" in sentences.reference_phrase("runs/new/model", {})
+    earlier = "committed reference (of an earlier model, `runs/old/model`"
+    rows = bench_rows()
+    for text in (
+        sentences.batched_sentence(rows, rows, meta, "runs/new/model"),
+        sentences.peak_memory_sentence(rows, rows, meta, "runs/new/model"),
+        sentences.seed_spread_sentence(REFERENCE_PAIRS, 1, meta, "runs/new/model"),
+        sentences.gain_sentence(
+            {"repeats": 1, "mean": 1.0, "min": 1.0, "max": 1.0},
+            1.0,
+            1.0,
+            REFERENCE_PAIRS,
+            meta,
+            "runs/new/model",
+        ),
+    ):
+        assert earlier in text
+        assert "earlier model" not in text.replace(earlier, "")
+    curve = pruning_curve(
+        [0.0, 0.3, 0.9, 0.25, 0.5], [33.9, 34.6, 31.1, 36.6, 33.7], [71.7, 68.2, 8.0, 71.7, 59.8]
+    )
+    pruned = sentences.pruning_sentence(curve, curve, meta, "runs/new/model")
+    assert f" The {earlier}" in pruned and "earlier" not in sentences.pruning_sentence(
+        curve, curve, meta, "runs/old/model"
+    )
 
 
 def test_peak_memory_sentence_gives_ranges_per_backend():
@@ -435,7 +496,11 @@ def test_students_sentence_compares_with_teacher_and_int8():
     text = sentences.students_sentence(students, bench_rows())
     assert "teacher (pytorch fp32, F1 71.7, 86.1 MB)" in text
     assert "student distilled 1.72x, F1 38.3; student gold only 1.80x, F1 35.1" in text
-    assert "65.8 MB each" in text and "runs at 1.82x with F1 -0.78" in text
+    assert "65.8 MB each" in text
+    assert (
+        "runs at 1.82x (each against its own table's fp32, timed minutes apart), with F1 -0.78"
+        in (text)
+    )
     assert "int8 gives up 0.80 F1 where the students give up 33.4 or more" in text
     assert "no lower than the slower student's" in text
     slow = bench_rows().assign(batch1_speedup=[1.0, 1.35, 1.21, 1.18, 2.15, 1.5])

@@ -29,7 +29,7 @@ Usage (from the repo root; smoke size takes a few minutes on 2 cores):
     nice -n 10 .venv/bin/python -m benchmarks.unanswerable --profile smoke --questions 32 \\
         --train-questions 64 [--model V1_MODEL] [--start v1] [--ways v1 a b] --out runs/unanswerable
 The committed reference (`benchmarks/reference/unanswerable.*`, see its README) was run at
-quick size in three parts, one per `--ways` value.
+quick size in one call (2026-11-30, on the 2e-4 quick model).
 """
 
 from __future__ import annotations

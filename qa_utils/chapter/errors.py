@@ -184,10 +184,10 @@ def error_split_sentence(errors: pd.DataFrame) -> str:
     >>> split = pd.DataFrame({"category": ["exact match", "wrong span, gold sentence", "x"],
     ...                       "share": [0.6, 0.4, 0.0]})
     >>> error_split_sentence(split)
-    'The bars show how the answers split: exact match 60%; wrong span, gold sentence 40%.'
+    'The bars show how the answers split: exact match 60.0%; wrong span, gold sentence 40.0%.'
     """
     shares = errors.set_index("category")["share"]
-    items = "; ".join(f"{name} {share:.0%}" for name, share in shares.items() if share > 0)
+    items = "; ".join(f"{name} {share:.1%}" for name, share in shares.items() if share > 0)
     return f"The bars show how the answers split: {items}."
 
 
@@ -416,7 +416,7 @@ def parity_table(
     """The permutation test of the per-article spread, this run beside the benchmark.
 
     The p-value is shown as text ("≤ 0.001" at the floor 1 / (n + 1) of its resamples, where
-    it is a bound, not an exact value), the other numbers rounded to 4 decimals.
+    it is a bound, not an exact value), the other numbers rounded to 2 decimals.
 
     Args:
         spread: This run's `analysis.stats.group_spread_test`.
@@ -428,7 +428,7 @@ def parity_table(
     if reference is not None:
         rows["benchmark"] = (reference.iloc[0].to_dict(), reference_resamples)
     table = pd.DataFrame({name: values for name, (values, _) in rows.items()}).T
-    table = table.astype({"groups": int, "n": int}).round(4)
+    table = table.astype({"groups": int, "n": int}).round(2)
     p_text = [short_p_value(float(v["p_value"]), n).removeprefix("p ") for v, n in rows.values()]
     table["p_value"] = [text.removeprefix("= ") for text in p_text]
     return table

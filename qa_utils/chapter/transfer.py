@@ -17,7 +17,7 @@ from qa_utils.analysis.tables import overall_metrics
 from qa_utils.chapter.curves import format_p, p_phrase
 from qa_utils.core.data import subset
 from qa_utils.core.evaluate import RECORDS, evaluate
-from qa_utils.project.config import INITS, Profile
+from qa_utils.project.config import INITS, Profile, rate_text
 from qa_utils.project.io import read_table
 from qa_utils.training.train import HISTORY, TrainResult, train, training_questions
 
@@ -203,6 +203,20 @@ def reference_results(folder: Path = REFERENCE) -> tuple[pd.DataFrame, pd.DataFr
     return tuple(pd.read_csv(folder / f"transfer{part}.csv") for part in ("", "_gains", "_curves"))
 
 
+def run_label(runs: pd.DataFrame) -> str:
+    """' (source, learning rate 2e-4)' for one budget's runs, from the columns the table has.
+
+    >>> run_label(pd.DataFrame({"source": ["this notebook"], "learning_rate": [2e-4]}))
+    ' (this notebook, learning rate 2e-4)'
+    """
+    parts = []
+    if "source" in runs:
+        parts.append(str(runs["source"].iloc[0]))
+    if "learning_rate" in runs and pd.notna(runs["learning_rate"].iloc[0]):
+        parts.append(f"learning rate {rate_text(float(runs['learning_rate'].iloc[0]))}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def curves_sentence(table: pd.DataFrame) -> str:
     """Where each budget's two runs ended: last logged loss of the pre-trained and random start."""
     clauses = []
@@ -210,8 +224,8 @@ def curves_sentence(table: pd.DataFrame) -> str:
         last = runs.set_index("init")["last_loss"]
         if {"pretrained", "random"} <= set(last.index):
             clauses.append(
-                f"after {int(n):,} questions the pre-trained start ends at a loss of "
-                f"{last['pretrained']:.2f}, the random one at {last['random']:.2f}"
+                f"after {int(n):,} questions{run_label(runs)} the pre-trained start ends at a "
+                f"loss of {last['pretrained']:.2f}, the random one at {last['random']:.2f}"
             )
     higher = all(
         r.set_index("init")["last_loss"].get("random", 0)

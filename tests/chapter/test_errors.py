@@ -167,8 +167,8 @@ def test_error_split_sentence_separates_categories_with_semicolons():
                                        "no answer"],
                           "share": [0.62, 0.22, 0.095, 0.065, 0.0]})  # fmt: skip
     assert errors.error_split_sentence(split) == (
-        "The bars show how the answers split: exact match 62%; partial overlap 22%; wrong span, "
-        "gold sentence 10%; wrong span, other sentence 6%."
+        "The bars show how the answers split: exact match 62.0%; partial overlap 22.0%; wrong "
+        "span, gold sentence 9.5%; wrong span, other sentence 6.5%."
     )
 
 
@@ -178,6 +178,6 @@ def test_parity_table_says_the_p_value_floor_is_a_bound():
     table = errors.parity_table(spread, reference, 1000)
     assert table.index.tolist() == ["this run", "benchmark"]
     assert table["p_value"].tolist() == ["≤ 0.001", "0.350"]
-    assert table.loc["this run", "observed"] == 6.5674 and table.loc["benchmark", "groups"] == 48
+    assert table.loc["this run", "observed"] == 6.57 and table.loc["benchmark", "groups"] == 48
     alone = errors.parity_table(replace(spread, p_value=2 / 201), None, 200)
     assert alone.index.tolist() == ["this run"] and alone["p_value"].tolist() == ["0.010"]

@@ -118,5 +118,9 @@ def test_curves_sentence_compares_where_the_runs_ended():
     sentence = curves_sentence(table)
     assert "after 100 questions the pre-trained start ends at a loss of 2.00" in sentence
     assert "the random one at 4.80" in sentence and "learn the language" in sentence
+    labelled = table.assign(source="benchmark", learning_rate=1e-4)
+    assert "after 400 questions (benchmark, learning rate 1e-4) the pre-trained" in curves_sentence(
+        labelled
+    )
     table.loc[3, "last_loss"] = 1.0
     assert "no higher than the pre-trained one" in curves_sentence(table)

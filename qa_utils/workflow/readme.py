@@ -551,7 +551,8 @@ def distillation_choice_sentence(root: Path) -> str:
         else f"not the committed default (T = {TEMPERATURE:g}, alpha = {ALPHA:g})"
     )
     return (
-        f"The distillation setting was chosen there the same way (`benchmarks/distillation.py "
+        f"The distillation setting, first chosen on dev-set F1, was re-checked there "
+        f"(`benchmarks/distillation.py "
         f"--select-on validation`: {spoken_list([f'{q:,}' for q in sorted(set(table.questions))])} "
         f"training questions, {int(table.scored_questions.iloc[0]):,} validation questions, "
         f"{pairs_text(int(settings.pairs.max()))} of students per setting): distilled F1 "
@@ -954,7 +955,7 @@ def unanswerable_block(root: Path) -> str:
 
 PROFILE_USES = {
     "smoke": "tests and CI: every notebook on a few dozen questions",
-    "quick": "a 2-core CPU (the published run's times are under Results)",
+    "quick": "a 2-core CPU (the published run's times are under Two commands)",
     "full": "the chapter's recipe on a GPU",
 }
 """What each profile is for (the last column of the README's profile table)."""

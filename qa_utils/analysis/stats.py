@@ -123,6 +123,15 @@ def short_p_value(p_value: float, n_resamples: int) -> str:
     return f"p = {p_value:.3f}" if p_value >= 0.001 else f"p = {p_value:.1e}"
 
 
+def p_value_cell(p_value: float, n_resamples: int) -> str:
+    """`short_p_value` as a table cell, without "p" and "=".
+
+    >>> p_value_cell(1 / 1001, 1000), p_value_cell(0.35, 1000)
+    ('≤ 0.001', '0.350')
+    """
+    return short_p_value(p_value, n_resamples).removeprefix("p ").removeprefix("= ")
+
+
 def paired_test(
     a: ArrayLike, b: ArrayLike, n_resamples: int = 1000, seed: int = 0, level: float = 0.95
 ) -> PairedTest:

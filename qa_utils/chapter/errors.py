@@ -21,7 +21,7 @@ from qa_utils.analysis.domains import holm
 from qa_utils.analysis.stats import (
     SpreadTest,
     format_p_value,
-    short_p_value,
+    p_value_cell,
     unpaired_difference,
 )
 from qa_utils.project.io import read_table
@@ -429,6 +429,5 @@ def parity_table(
         rows["benchmark"] = (reference.iloc[0].to_dict(), reference_resamples)
     table = pd.DataFrame({name: values for name, (values, _) in rows.items()}).T
     table = table.astype({"groups": int, "n": int}).round(2)
-    p_text = [short_p_value(float(v["p_value"]), n).removeprefix("p ") for v, n in rows.values()]
-    table["p_value"] = [text.removeprefix("= ") for text in p_text]
+    table["p_value"] = [p_value_cell(float(v["p_value"]), n) for v, n in rows.values()]
     return table

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qa_utils.analysis.domains import DOMAIN_SLICES, side_by_side
-from qa_utils.analysis.stats import format_p_value
+from qa_utils.analysis.stats import p_value_cell
 from qa_utils.analysis.tables import SMALL_SLICE
 from qa_utils.analysis.trend import verdict
 from qa_utils.project.paths import REPO_ROOT
@@ -40,14 +40,11 @@ def shift_display(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
 
 def robustness_display(table: pd.DataFrame, n_resamples: int, digits: int = 2) -> pd.DataFrame:
-    """A `probes.robustness_table` for reading: rounded, p-values as `format_p_value` words
+    """A `probes.robustness_table` for reading: rounded, p-values as `p_value_cell` words
     them (a bound at the smallest value the resamples can give), the clean row's drop blank.
     """
     shown = table.round(digits).astype(object)
-    shown["p_value"] = [
-        format_p_value(p, n_resamples).removeprefix("p ").split(" (")[0].removeprefix("= ")
-        for p in table["p_value"]
-    ]
+    shown["p_value"] = [p_value_cell(p, n_resamples) for p in table["p_value"]]
     shown.loc[shown["condition"] == "clean", ["drop", "drop_low", "drop_high", "p_value"]] = ""
     return shown
 

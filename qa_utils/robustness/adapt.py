@@ -28,12 +28,13 @@ from qa_utils.robustness.probes import model_predictor, score_table
 from qa_utils.training.train import TrainResult, load_run_config, train
 
 GROUP = "title"
-# Adaptation's own learning rate, chosen on the validation products by `benchmarks/adapt.py`
-# (benchmarks/reference/adapt.txt: 1e-4 against 3e-5); separate from the quick profile's training
-# rate, which its own check moved to 2e-4 from a pretrained start, not from a fine-tuned model.
-LEARNING_RATE = 1e-4
 """What a product is in SQuADShifts' Amazon file: one "article" per product, its reviews as
 paragraphs (413 products, 5 reviews each, no review shared between two)."""
+
+LEARNING_RATE = 1e-4
+"""Adaptation's own learning rate, chosen on the validation products by `benchmarks/adapt.py`
+(benchmarks/reference/adapt.txt: 1e-4 against 3e-5); separate from the quick profile's training
+rate, which its own check moved to 2e-4 from a pretrained start, not from a fine-tuned model."""
 
 
 @dataclass(frozen=True)
